@@ -1,0 +1,565 @@
+//! The application: every handler, its state and configuration, and the one dispatch path.
+
+use crate::body::{Body, Request, Response};
+use crate::context::Context;
+use crate::cors::Cors;
+use crate::error::{BoxError, Error, Problem};
+use crate::event::{self, DecodeError, RouteHint};
+use crate::handler::{Endpoint, FromRequestArgs, Handler};
+use crate::response::IntoResponse;
+use crate::routing::{Found, MethodFilter, RouteEntry, RouteService, Router, Template};
+use futures_util::FutureExt as _;
+use http::{HeaderValue, Method, StatusCode, header};
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context as TaskContext, Poll};
+use tower::util::BoxCloneSyncService;
+use tower::{Layer, Service, ServiceExt};
+
+type LayerFn = Arc<dyn Fn(RouteService) -> RouteService + Send + Sync>;
+
+/// An svless application: routes, state, CORS and layers, and the one path every invocation takes.
+///
+/// ```
+/// use svless_core::{App, Json, Path, State};
+///
+/// #[derive(Clone)]
+/// struct AppState { prefix: String }
+///
+/// async fn get_todo(Path(id): Path<u32>, State(app): State<AppState>) -> Json<String> {
+///     Json(format!("{}{id}", app.prefix))
+/// }
+///
+/// let app = App::new()
+///     .state(AppState { prefix: "todo-".into() })
+///     .route_fn("GET", "/todos/{id}", get_todo);
+/// // `app.run().await` serves it on Lambda; `app.serve(addr).await` on a local port.
+/// ```
+pub struct App<S = ()> {
+    state: Arc<S>,
+    router: Arc<Router>,
+    cors: Option<Arc<Cors>>,
+    base_path: Option<String>,
+    layers: Vec<LayerFn>,
+    errors: Vec<String>,
+    compiled: OnceLock<RouteService>,
+}
+
+impl Default for App<()> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Why an [`App`] could not be built: every misconfiguration found while registering routes.
+///
+/// ```
+/// use svless_core::App;
+/// async fn h() {}
+/// let err = App::new().route_fn("GET", "/a", h).route_fn("GET", "/a", h).check().unwrap_err();
+/// assert!(err.to_string().contains("registered twice"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("the app is misconfigured: {}", .problems.join("; "))]
+pub struct BuildError {
+    /// One sentence per problem.
+    pub problems: Vec<String>,
+}
+
+impl App<()> {
+    /// An app with no state and no routes.
+    ///
+    /// ```
+    /// let app = svless_core::App::new();
+    /// ```
+    pub fn new() -> Self {
+        App {
+            state: Arc::new(()),
+            router: Arc::default(),
+            cors: None,
+            base_path: None,
+            layers: Vec::new(),
+            errors: Vec::new(),
+            compiled: OnceLock::new(),
+        }
+    }
+
+    /// Gives the app its state, built once per execution environment (SDK clients, configuration).
+    ///
+    /// Routes registered before this call keep working; they take no state.
+    ///
+    /// ```
+    /// #[derive(Clone)]
+    /// struct AppState { table: String }
+    /// let app = svless_core::App::new().state(AppState { table: "todos".into() });
+    /// ```
+    pub fn state<T: Send + Sync + 'static>(self, state: T) -> App<T> {
+        App {
+            state: Arc::new(state),
+            router: self.router,
+            cors: self.cors,
+            base_path: self.base_path,
+            layers: self.layers,
+            errors: self.errors,
+            compiled: OnceLock::new(),
+        }
+    }
+}
+
+impl<S: Send + Sync + 'static> App<S> {
+    /// Registers a route declared with `#[svless::api]` (or any [`Endpoint`]).
+    ///
+    /// ```
+    /// use svless_core::{App, Endpoint, IntoResponse, Response};
+    /// #[derive(Clone, Copy)]
+    /// struct Health;
+    /// impl Endpoint for Health {
+    ///     const METHOD: &'static str = "GET";
+    ///     const PATH: &'static str = "/health";
+    ///     type Args = ();
+    ///     async fn call(self, (): ()) -> Response { "ok".into_response() }
+    /// }
+    /// let app = App::new().route(Health);
+    /// ```
+    pub fn route<E, M>(self, endpoint: E) -> Self
+    where
+        E: Endpoint,
+        E::Args: FromRequestArgs<S, M>,
+    {
+        let service = self.endpoint_service(endpoint);
+        self.add(E::METHOD, E::PATH, service)
+    }
+
+    /// Registers an [`Endpoint`] behind a `tower::Layer` of its own.
+    ///
+    /// ```
+    /// use svless_core::{App, Endpoint, IntoResponse, Response};
+    /// use tower::util::MapResponseLayer;
+    /// #[derive(Clone, Copy)]
+    /// struct Health;
+    /// impl Endpoint for Health {
+    ///     const METHOD: &'static str = "GET";
+    ///     const PATH: &'static str = "/health";
+    ///     type Args = ();
+    ///     async fn call(self, (): ()) -> Response { "ok".into_response() }
+    /// }
+    /// let app = App::new().route_layer(Health, MapResponseLayer::new(|mut r: Response| {
+    ///     r.headers_mut().insert("cache-control", "no-store".parse().expect("a valid header"));
+    ///     r
+    /// }));
+    /// ```
+    pub fn route_layer<E, M, L>(self, endpoint: E, layer: L) -> Self
+    where
+        E: Endpoint,
+        E::Args: FromRequestArgs<S, M>,
+        L: Layer<RouteService>,
+        L::Service: Service<Request, Response = Response> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request>>::Error: Into<BoxError>,
+        <L::Service as Service<Request>>::Future: Send + 'static,
+    {
+        let service = self.endpoint_service(endpoint);
+        let service = erase(layer.layer(service));
+        self.add(E::METHOD, E::PATH, service)
+    }
+
+    /// Registers a plain `async fn` by hand, without the attribute macro.
+    ///
+    /// The template is checked when the app is built (not at compile time, as `#[svless::api]`
+    /// does); a bad one makes [`App::run`], [`App::serve`] and [`App::check`] fail.
+    ///
+    /// ```
+    /// async fn hello() -> &'static str { "hello" }
+    /// let app = svless_core::App::new().route_fn("GET", "/", hello);
+    /// assert!(app.check().is_ok());
+    /// ```
+    pub fn route_fn<H, T>(self, method: &str, path: &str, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+    {
+        let state = self.state.clone();
+        let service = BoxCloneSyncService::new(tower::service_fn(move |req: Request| {
+            handler.clone().call(req, state.clone()).map(Ok::<_, Infallible>)
+        }));
+        self.add(method, path, service)
+    }
+
+    /// Registers any `tower::Service` as a route.
+    ///
+    /// ```
+    /// use svless_core::{App, Body, Request, Response};
+    /// use std::convert::Infallible;
+    /// let svc = tower::service_fn(|_req: Request| async { Ok::<_, Infallible>(Response::new(Body::from("raw"))) });
+    /// let app = App::new().route_service("GET", "/raw", svc);
+    /// ```
+    pub fn route_service<T>(self, method: &str, path: &str, service: T) -> Self
+    where
+        T: Service<Request, Response = Response> + Clone + Send + Sync + 'static,
+        T::Error: Into<BoxError>,
+        T::Future: Send + 'static,
+    {
+        self.add(method, path, erase(service))
+    }
+
+    /// Wraps the whole app (every route, the 404 and 405 answers) in a `tower::Layer`.
+    ///
+    /// ```
+    /// use svless_core::{App, Response};
+    /// use tower::util::MapResponseLayer;
+    /// let app = App::new().layer(MapResponseLayer::new(|mut r: Response| {
+    ///     r.headers_mut().insert("x-served-by", "svless".parse().expect("a valid header"));
+    ///     r
+    /// }));
+    /// ```
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<RouteService> + Send + Sync + 'static,
+        L::Service: Service<Request, Response = Response> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request>>::Error: Into<BoxError>,
+        <L::Service as Service<Request>>::Future: Send + 'static,
+    {
+        self.layers.push(Arc::new(move |inner| erase(layer.layer(inner))));
+        self.compiled = OnceLock::new();
+        self
+    }
+
+    /// Answers CORS preflights and decorates responses for allowed origins.
+    ///
+    /// ```
+    /// let app = svless_core::App::new().cors(svless_core::Cors::new().allow_any_origin());
+    /// ```
+    pub fn cors(mut self, cors: Cors) -> Self {
+        self.cors = Some(Arc::new(cors));
+        self
+    }
+
+    /// A base path that a custom domain's API mapping puts in front of every route
+    /// (`/v1` for `https://api.example.com/v1/todos`), removed before path matching.
+    ///
+    /// Only needed for `$default` routes and `{proxy+}` integrations: when API Gateway routed the
+    /// request itself, svless uses the route it matched and needs no path.
+    ///
+    /// ```
+    /// let app = svless_core::App::new().base_path("/v1");
+    /// ```
+    pub fn base_path(mut self, base_path: &str) -> Self {
+        let trimmed = base_path.trim_end_matches('/');
+        self.base_path = (!trimmed.is_empty()).then(|| trimmed.to_owned());
+        self
+    }
+
+    /// Checks what was registered: bad templates, duplicate routes, unknown methods.
+    ///
+    /// ```
+    /// async fn h() {}
+    /// assert!(svless_core::App::new().route_fn("GIT", "/", h).check().is_err());
+    /// ```
+    pub fn check(&self) -> Result<(), BuildError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(BuildError { problems: self.errors.clone() })
+        }
+    }
+
+    /// The app's state.
+    ///
+    /// ```
+    /// let app = svless_core::App::new().state(5u8);
+    /// assert_eq!(*app.app_state(), 5);
+    /// ```
+    pub fn app_state(&self) -> &S {
+        &self.state
+    }
+
+    fn endpoint_service<E, M>(&self, endpoint: E) -> RouteService
+    where
+        E: Endpoint,
+        E::Args: FromRequestArgs<S, M>,
+    {
+        let state = self.state.clone();
+        BoxCloneSyncService::new(tower::service_fn(move |req: Request| {
+            let endpoint = endpoint.clone();
+            let state = state.clone();
+            async move {
+                let response = match E::Args::extract(req, &state).await {
+                    Ok(args) => endpoint.call(args).await,
+                    Err(rejection) => rejection,
+                };
+                Ok::<_, Infallible>(response)
+            }
+        }))
+    }
+
+    fn add(mut self, method: &str, path: &str, service: RouteService) -> Self {
+        let Some(method_filter) = MethodFilter::parse(method) else {
+            self.errors.push(format!(
+                "`{method}` is not an HTTP method API Gateway routes (use GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or ANY)"
+            ));
+            return self;
+        };
+        let template = match Template::parse(path) {
+            Ok(template) => template,
+            Err(err) => {
+                self.errors.push(err.to_string());
+                return self;
+            }
+        };
+        self.compiled = OnceLock::new();
+        let entry = RouteEntry { method: method_filter, template, service };
+        if let Err(err) = Arc::make_mut(&mut self.router).insert(entry) {
+            self.errors.push(err);
+        }
+        self
+    }
+
+    fn service(&self) -> RouteService {
+        self.compiled
+            .get_or_init(|| {
+                let mut service = BoxCloneSyncService::new(RouterService {
+                    router: self.router.clone(),
+                    base_path: self.base_path.clone().map(Arc::from),
+                });
+                for layer in &self.layers {
+                    service = layer(service);
+                }
+                service
+            })
+            .clone()
+    }
+
+    /// Handles one Lambda payload: decode it, route it, call the handler, encode the answer.
+    ///
+    /// This is the one entry point: the Lambda runtime, the local server and the test client
+    /// all call it. `lambda` carries what Lambda told about the invocation (request id, ...).
+    ///
+    /// ```
+    /// # async fn doc() {
+    /// use svless_core::{App, Context};
+    /// async fn hello() -> &'static str { "hello" }
+    /// let app = App::new().route_fn("GET", "/", hello);
+    /// let event = br#"{"version":"2.0","routeKey":"$default","rawPath":"/","rawQueryString":"",
+    ///   "headers":{},"requestContext":{"http":{"method":"GET","path":"/"},"requestId":"r1",
+    ///   "stage":"$default","timeEpoch":0},"isBase64Encoded":false}"#;
+    /// let out = app.dispatch(event, Context::default()).await.expect("an HTTP API event");
+    /// let out: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    /// assert_eq!(out["body"], "hello");
+    /// # }
+    /// ```
+    pub async fn dispatch(&self, payload: &[u8], lambda: Context) -> Result<Vec<u8>, DecodeError> {
+        let (request, reply) = event::decode(payload, lambda)?;
+        let response = self.handle(request).await;
+        Ok(event::encode(response, reply))
+    }
+
+    /// Handles one HTTP request: CORS preflight, layers, routing, the handler, problem details.
+    ///
+    /// A panicking handler becomes a 500 problem that says nothing of the panic; the panic is
+    /// logged with the request id, and the app keeps serving.
+    ///
+    /// ```
+    /// # async fn doc() {
+    /// use svless_core::{App, Body, Request};
+    /// let app = App::new();
+    /// let response = app.handle(Request::new(Body::empty())).await;
+    /// assert_eq!(response.status(), 404);
+    /// # }
+    /// ```
+    pub async fn handle(&self, request: Request) -> Response {
+        let method = request.method().clone();
+        let origin = request.headers().get(header::ORIGIN).cloned();
+        let trace_id = request.extensions().get::<Context>().map(|c| c.trace_id().to_owned());
+        if let Some(cors) = &self.cors {
+            if Cors::is_preflight(&method, request.headers()) {
+                let mut response = cors.preflight(request.headers());
+                fill_instance(&mut response, trace_id.as_deref());
+                return response;
+            }
+        }
+        let service = self.service();
+        let mut response = match AssertUnwindSafe(service.oneshot(request)).catch_unwind().await {
+            Ok(Ok(response)) => response,
+            Ok(Err(never)) => match never {},
+            Err(_) => {
+                tracing::error!(request_id = trace_id.as_deref().unwrap_or(""), "the handler panicked");
+                Error::new(StatusCode::INTERNAL_SERVER_ERROR)
+                    .with_detail("the handler failed unexpectedly")
+                    .into_response()
+            }
+        };
+        if method == Method::HEAD {
+            *response.body_mut() = Body::empty();
+        }
+        fill_instance(&mut response, trace_id.as_deref());
+        if let Some(cors) = &self.cors {
+            cors.decorate(origin.as_ref(), &mut response);
+        }
+        response
+    }
+
+    /// The app as a `tower::Service` of HTTP requests, to embed it in another server or test it
+    /// with tower's utilities.
+    ///
+    /// ```
+    /// # async fn doc() {
+    /// use svless_core::{App, Body, Request};
+    /// use tower::ServiceExt;
+    /// async fn hello() -> &'static str { "hello" }
+    /// let service = App::new().route_fn("GET", "/", hello).into_service();
+    /// let response = service.oneshot(Request::new(Body::empty())).await.expect("infallible");
+    /// assert_eq!(response.status(), 200);
+    /// # }
+    /// ```
+    pub fn into_service(self) -> AppService<S> {
+        AppService { app: Arc::new(self) }
+    }
+}
+
+fn fill_instance(response: &mut Response, trace_id: Option<&str>) {
+    let Some(trace_id) = trace_id.filter(|id| !id.is_empty()) else {
+        return;
+    };
+    let Some(problem) = response.extensions().get::<Problem>() else {
+        return;
+    };
+    if problem.instance.is_some() {
+        return;
+    }
+    let mut problem = problem.clone();
+    problem.instance = Some(trace_id.to_owned());
+    let (mut parts, _) = std::mem::take(response).into_parts();
+    let rendered = problem.into_response();
+    parts.extensions.extend(rendered.extensions().clone());
+    *response = Response::from_parts(parts, rendered.into_body());
+}
+
+fn erase<T>(service: T) -> RouteService
+where
+    T: Service<Request, Response = Response> + Clone + Send + Sync + 'static,
+    T::Error: Into<BoxError>,
+    T::Future: Send + 'static,
+{
+    BoxCloneSyncService::new(Erased(service))
+}
+
+/// Turns a service's errors into 500 problems, so every route and layer is infallible.
+#[derive(Clone)]
+struct Erased<T>(T);
+
+impl<T> Service<Request> for Erased<T>
+where
+    T: Service<Request, Response = Response>,
+    T::Error: Into<BoxError>,
+    T::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        match self.0.poll_ready(cx) {
+            Poll::Ready(Err(err)) => {
+                tracing::error!(error = %err.into(), "a layer is not ready");
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let future = self.0.call(request);
+        Box::pin(async move {
+            Ok(future.await.unwrap_or_else(|err| Error::internal(err.into()).into_response()))
+        })
+    }
+}
+
+/// An [`App`] as a cloneable `tower::Service`; see [`App::into_service`].
+pub struct AppService<S> {
+    app: Arc<App<S>>,
+}
+
+impl<S> Clone for AppService<S> {
+    fn clone(&self) -> Self {
+        Self { app: self.app.clone() }
+    }
+}
+
+impl<S: Send + Sync + 'static> Service<Request> for AppService<S> {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let app = self.app.clone();
+        Box::pin(async move { Ok(app.handle(request).await) })
+    }
+}
+
+#[derive(Clone)]
+struct RouterService {
+    router: Arc<Router>,
+    base_path: Option<Arc<str>>,
+}
+
+impl Service<Request> for RouterService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let hint = request.extensions_mut().remove::<RouteHint>().unwrap_or_default();
+        let by_key = hint
+            .route
+            .as_ref()
+            .and_then(|(_, template)| self.router.by_route_key(request.method(), template, &hint.params));
+        let found = match by_key {
+            Some((index, params)) => Found::Route { index, params },
+            None => {
+                let mut path = if hint.api_path.is_empty() { request.uri().path() } else { hint.api_path.as_str() };
+                if let Some(base) = self.base_path.as_deref() {
+                    if let Some(rest) = path.strip_prefix(base).filter(|r| r.is_empty() || r.starts_with('/')) {
+                        path = if rest.is_empty() { "/" } else { rest };
+                    }
+                }
+                self.router.lookup(request.method(), path)
+            }
+        };
+        match found {
+            Found::Route { index, params } => {
+                request.extensions_mut().insert(params);
+                let service = self.router.service(index);
+                Box::pin(service.oneshot(request))
+            }
+            Found::MethodNotAllowed { allow } => {
+                let allow_value = allow.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+                let mut response = if request.method() == Method::OPTIONS {
+                    StatusCode::NO_CONTENT.into_response()
+                } else {
+                    Error::new(StatusCode::METHOD_NOT_ALLOWED)
+                        .with_detail(format!("{} is not allowed here; allowed: {allow_value}", request.method()))
+                        .into_response()
+                };
+                if let Ok(value) = HeaderValue::try_from(allow_value) {
+                    response.headers_mut().insert(header::ALLOW, value);
+                }
+                Box::pin(std::future::ready(Ok(response)))
+            }
+            Found::NotFound => {
+                let response = Error::not_found(format!("no route matches {}", request.uri().path())).into_response();
+                Box::pin(std::future::ready(Ok(response)))
+            }
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Event sources: decoding Lambda payloads into requests and encoding responses back.
+//!
+//! Each payload is decoded once, straight into its own `aws_lambda_events` type, after a cheap
+//! look at the few members that tell the formats apart (`version`, `requestContext.elb`,
+//! `httpMethod`). Nothing is decoded twice and no format is tried after another fails.
+
+pub(crate) mod alb;
+pub(crate) mod apigw_v1;
+pub(crate) mod apigw_v2;
+mod encode;
+
+use crate::Context;
+use crate::body::{Request, Response};
+use crate::context::PayloadFormat;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use std::borrow::Cow;
+
+/// Why a payload could not be turned into a request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The payload is not JSON, or not of the shape of the format it claims.
+    #[error("the {format} payload is malformed: {source}")]
+    Malformed {
+        /// The format the payload was recognised as.
+        format: &'static str,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The payload is JSON but of no event source this app handles.
+    #[error("the payload is of no event source this app handles (expected an API Gateway REST or HTTP API, function URL or ALB request)")]
+    UnknownSource,
+    /// The request inside the payload is invalid (an unparsable path, bad base64 body, ...).
+    #[error("the request is invalid: {0}")]
+    InvalidRequest(String),
+}
+
+impl DecodeError {
+    /// The `errorType` svless reports for this error.
+    ///
+    /// ```
+    /// assert_eq!(svless_core::event::DecodeError::UnknownSource.error_type(), "Svless.UnknownEventSource");
+    /// ```
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            DecodeError::Malformed { .. } => "Svless.MalformedEvent",
+            DecodeError::UnknownSource => "Svless.UnknownEventSource",
+            DecodeError::InvalidRequest(_) => "Svless.InvalidRequest",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Probe<'a> {
+    #[serde(borrow, default)]
+    version: Option<Cow<'a, str>>,
+    #[serde(rename = "httpMethod", default)]
+    http_method: Option<IgnoredAny>,
+    #[serde(rename = "requestContext", default)]
+    request_context: Option<ProbeContext>,
+}
+
+#[derive(Deserialize)]
+struct ProbeContext {
+    #[serde(default)]
+    elb: Option<IgnoredAny>,
+}
+
+/// How to encode the response to a decoded request: the format it came in, and its options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Reply {
+    pub(crate) format: PayloadFormat,
+    /// ALB target groups with multi-value headers enabled expect `multiValueHeaders` back.
+    pub(crate) multi_value: bool,
+}
+
+/// What API Gateway already decided about the route, when it routed the request itself.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RouteHint {
+    /// The matched route template, such as `/todos/{id}`, with its method (`ANY` included).
+    pub(crate) route: Option<(String, String)>,
+    /// The path parameters API Gateway extracted.
+    pub(crate) params: std::collections::HashMap<String, String>,
+    /// The path relative to the API (stage and base path removed), for matching.
+    pub(crate) api_path: String,
+}
+
+/// Which format a payload is in, read from its distinguishing members only.
+pub(crate) fn classify(payload: &[u8]) -> Result<PayloadFormat, DecodeError> {
+    let probe: Probe<'_> = serde_json::from_slice(payload)
+        .map_err(|source| DecodeError::Malformed { format: "Lambda", source })?;
+    if probe.request_context.as_ref().is_some_and(|c| c.elb.is_some()) {
+        return Ok(PayloadFormat::Alb);
+    }
+    match probe.version.as_deref() {
+        Some("2.0") => Ok(PayloadFormat::ApiGatewayV2),
+        _ if probe.http_method.is_some() => Ok(PayloadFormat::ApiGatewayV1),
+        _ => Err(DecodeError::UnknownSource),
+    }
+}
+
+/// Decodes an HTTP payload into a request and says how to answer it.
+pub(crate) fn decode(payload: &[u8], lambda: Context) -> Result<(Request, Reply), DecodeError> {
+    match classify(payload)? {
+        PayloadFormat::ApiGatewayV2 => apigw_v2::decode(payload, lambda),
+        PayloadFormat::ApiGatewayV1 => apigw_v1::decode(payload, lambda),
+        PayloadFormat::Alb => alb::decode(payload, lambda),
+    }
+}
+
+/// Encodes a response in the format its request came in.
+pub(crate) fn encode(response: Response, reply: Reply) -> Vec<u8> {
+    encode::encode(response, reply)
+}
+
+pub(crate) fn decode_body(body: Option<String>, base64_encoded: bool) -> Result<crate::Body, DecodeError> {
+    use base64::Engine as _;
+    match body {
+        None => Ok(crate::Body::empty()),
+        Some(body) if base64_encoded => base64::engine::general_purpose::STANDARD
+            .decode(body.as_bytes())
+            .map(crate::Body::from)
+            .map_err(|e| DecodeError::InvalidRequest(format!("the body is not valid base64: {e}"))),
+        Some(body) => Ok(crate::Body::from(body)),
+    }
+}
+
+pub(crate) fn build_uri(path: &str, query: &str) -> Result<http::Uri, DecodeError> {
+    let path = if path.is_empty() { "/" } else { path };
+    let uri = if query.is_empty() {
+        http::Uri::try_from(path)
+    } else {
+        http::Uri::try_from(format!("{path}?{query}"))
+    };
+    uri.map_err(|e| DecodeError::InvalidRequest(format!("the path `{path}` is not a valid URI path: {e}")))
+}
+
+/// Rebuilds the API-relative path from a route template and the parameters API Gateway extracted.
+///
+/// This is independent of stages, custom domains and base-path mappings, which is why svless
+/// prefers it to the raw path whenever API Gateway routed the request.
+pub(crate) fn path_from_template(
+    template: &str,
+    params: &std::collections::HashMap<String, String>,
+) -> Option<String> {
+    let mut path = String::with_capacity(template.len() + 16);
+    for segment in template.split('/').filter(|s| !s.is_empty()) {
+        path.push('/');
+        if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            let name = name.strip_suffix('+').unwrap_or(name);
+            let value = params.get(name)?;
+            for (i, part) in value.split('/').enumerate() {
+                if i > 0 {
+                    path.push('/');
+                }
+                path.extend(percent_encoding::utf8_percent_encode(part, SEGMENT));
+            }
+        } else {
+            path.push_str(segment);
+        }
+    }
+    if path.is_empty() {
+        path.push('/');
+    }
+    Some(path)
+}
+
+/// Characters escaped when a decoded parameter is put back into a path segment.
+pub(crate) const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// Characters escaped when a decoded query key or value is put back into a query string.
+pub(crate) const QUERY: &percent_encoding::AsciiSet = &SEGMENT.add(b'&').add(b'=').add(b'+').add(b';');
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_told_apart_by_their_members() {
+        assert_eq!(classify(br#"{"version":"2.0","routeKey":"$default"}"#).unwrap(), PayloadFormat::ApiGatewayV2);
+        assert_eq!(classify(br#"{"httpMethod":"GET","resource":"/"}"#).unwrap(), PayloadFormat::ApiGatewayV1);
+        assert_eq!(
+            classify(br#"{"version":"1.0","httpMethod":"GET"}"#).unwrap(),
+            PayloadFormat::ApiGatewayV1
+        );
+        assert_eq!(
+            classify(br#"{"httpMethod":"GET","requestContext":{"elb":{"targetGroupArn":"x"}}}"#).unwrap(),
+            PayloadFormat::Alb
+        );
+        assert!(matches!(classify(br#"{"Records":[]}"#), Err(DecodeError::UnknownSource)));
+        assert!(matches!(classify(b"not json"), Err(DecodeError::Malformed { .. })));
+    }
+
+    #[test]
+    fn path_is_rebuilt_from_template_and_parameters() {
+        let params = [("proxy".to_string(), "a b/c".to_string()), ("id".to_string(), "7".to_string())]
+            .into_iter()
+            .collect();
+        assert_eq!(path_from_template("/files/{id}/{proxy+}", &params).as_deref(), Some("/files/7/a%20b/c"));
+        assert_eq!(path_from_template("/", &params).as_deref(), Some("/"));
+        assert_eq!(path_from_template("/{missing}", &params), None);
+    }
+}

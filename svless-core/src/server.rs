@@ -1,0 +1,135 @@
+//! Serving an app on a local port: real HTTP in, API Gateway HTTP API events through
+//! [`App::dispatch`], real HTTP out.
+
+use crate::app::App;
+use crate::context::Context;
+use crate::error::BoxError;
+use crate::testing::{TestRequest, TestResponse, local_request_id};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// API Gateway refuses payloads over 10 MB; the local server does the same.
+const MAX_BODY: usize = 10 * 1024 * 1024;
+
+impl<S: Send + Sync + 'static> App<S> {
+    /// Serves the app over HTTP on `addr` until Ctrl-C, then lets open requests finish.
+    ///
+    /// Each request becomes an API Gateway HTTP API (2.0) event and takes the same path
+    /// through [`App::dispatch`] as on Lambda.
+    ///
+    /// ```no_run
+    /// # async fn doc() -> Result<(), svless_core::BoxError> {
+    /// async fn hello() -> &'static str { "hello" }
+    /// svless_core::App::new().route_fn("GET", "/", hello).serve(([127, 0, 0, 1], 3000).into()).await
+    /// # }
+    /// ```
+    pub async fn serve(self, addr: SocketAddr) -> Result<(), BoxError> {
+        let listener = TcpListener::bind(addr).await?;
+        tracing::info!(address = %listener.local_addr()?, "serving");
+        self.serve_listener(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+    }
+
+    /// Serves the app on a bound listener until `shutdown` completes.
+    ///
+    /// ```no_run
+    /// # async fn doc() -> Result<(), svless_core::BoxError> {
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// let server = tokio::spawn(svless_core::App::new().serve_listener(listener, async { let _ = stopped.await; }));
+    /// let _ = stop.send(());
+    /// # Ok(()) }
+    /// ```
+    pub async fn serve_listener(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), BoxError> {
+        self.check()?;
+        let app = Arc::new(self);
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        Err(err) => {
+                            tracing::warn!(error = %err, "accept failed");
+                            continue;
+                        }
+                    };
+                    let app = app.clone();
+                    let service = hyper::service::service_fn(move |request| {
+                        let app = app.clone();
+                        async move { Ok::<_, Infallible>(handle(&app, request, peer).await) }
+                    });
+                    let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    let connection = graceful.watch(connection);
+                    tokio::spawn(async move {
+                        if let Err(err) = connection.await {
+                            tracing::debug!(error = %err, "connection closed with an error");
+                        }
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await.is_err() {
+            tracing::warn!("some connections were still open after 10 s; closing them");
+        }
+        Ok(())
+    }
+}
+
+async fn handle<S: Send + Sync + 'static>(
+    app: &App<S>,
+    request: hyper::Request<Incoming>,
+    peer: SocketAddr,
+) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return plain(413, "the request body is over 10 MB or was cut short"),
+    };
+    let uri = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let mut event = TestRequest::new(parts.method.as_str(), uri).body(body.to_vec());
+    for (name, value) in &parts.headers {
+        if let Ok(value) = value.to_str() {
+            event = event.header(name.as_str(), value);
+        }
+    }
+    let mut event = event.to_v2_event();
+    event["requestContext"]["http"]["sourceIp"] = serde_json::Value::String(peer.ip().to_string());
+    let payload = serde_json::to_vec(&event).unwrap_or_default();
+    let mut ctx = Context::default();
+    ctx.request_id = local_request_id();
+    ctx.function_name = "local".into();
+    ctx.function_version = "$LATEST".into();
+    let out = match app.dispatch(&payload, ctx).await {
+        Ok(out) => out,
+        Err(err) => return plain(400, &err.to_string()),
+    };
+    let decoded = TestResponse::from_payload(&out);
+    let mut response = hyper::Response::new(Full::new(Bytes::from(decoded.body)));
+    *response.status_mut() = decoded.status;
+    *response.headers_mut() = decoded.headers;
+    response
+}
+
+fn plain(status: u16, message: &str) -> hyper::Response<Full<Bytes>> {
+    let mut response = hyper::Response::new(Full::new(Bytes::from(message.to_owned())));
+    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST);
+    response
+}
