@@ -1,0 +1,3 @@
+#[svless::api(get "/todos")]
+async fn list() -> &'static str { "" }
+fn main() {}

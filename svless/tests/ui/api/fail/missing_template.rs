@@ -1,0 +1,3 @@
+#[svless::api(GET)]
+async fn list() -> &'static str { "" }
+fn main() {}

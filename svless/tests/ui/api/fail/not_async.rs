@@ -1,0 +1,3 @@
+#[svless::api(GET "/todos")]
+fn list() -> &'static str { "" }
+fn main() {}

@@ -1,0 +1,3 @@
+#[svless::api(GET "/todos/id-{id}")]
+async fn get() -> &'static str { "" }
+fn main() {}

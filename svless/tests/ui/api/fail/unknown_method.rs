@@ -1,0 +1,3 @@
+#[svless::api(FETCH "/todos")]
+async fn list() -> &'static str { "" }
+fn main() {}
