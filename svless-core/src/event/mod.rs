@@ -149,8 +149,12 @@ pub(crate) fn path_from_template(
     for segment in template.split('/').filter(|s| !s.is_empty()) {
         path.push('/');
         if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            let name = name.strip_suffix('+').unwrap_or(name);
+            let (name, greedy) = match name.strip_suffix('+') {
+                Some(name) => (name, true),
+                None => (name, false),
+            };
             let value = params.get(name)?;
+            let value = if greedy { value.trim_start_matches('/') } else { value.as_str() };
             for (i, part) in value.split('/').enumerate() {
                 if i > 0 {
                     path.push('/');

@@ -1,0 +1,41 @@
+//! Helpers shared by the integration tests: fixtures and a Lambda context.
+
+use svless::{App, Context};
+
+/// The text of `tests/fixtures/<name>`.
+///
+/// # Panics
+/// Panics when the fixture is missing: the tests cannot run without it.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
+    match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(err) => panic!("cannot read the fixture {}: {err}", path.display()),
+    }
+}
+
+/// A context such as Lambda gives an invocation.
+pub fn lambda_context() -> Context {
+    let mut ctx = Context::default();
+    ctx.request_id = "8476a536-e9f4-11e8-9739-2dfe598c3fcd".into();
+    ctx.function_name = "todos".into();
+    ctx.function_version = "$LATEST".into();
+    ctx.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:todos:live".into();
+    ctx
+}
+
+/// Sends a fixture through [`App::dispatch`] and returns the response payload as JSON.
+///
+/// # Panics
+/// Panics when the app refuses the payload or answers something that is not JSON.
+pub async fn dispatch<S: Send + Sync + 'static>(app: &App<S>, fixture_name: &str) -> serde_json::Value {
+    let payload = fixture(fixture_name);
+    let out = match app.dispatch(&payload, lambda_context()).await {
+        Ok(out) => out,
+        Err(err) => panic!("the app refused {fixture_name}: {err}"),
+    };
+    match serde_json::from_slice(&out) {
+        Ok(value) => value,
+        Err(err) => panic!("the response to {fixture_name} is not JSON: {err}"),
+    }
+}
