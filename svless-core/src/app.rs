@@ -5,9 +5,11 @@ use crate::context::Context;
 use crate::cors::Cors;
 use crate::error::{BoxError, Error, Problem};
 use crate::event::{self, DecodeError, RouteHint};
-use crate::handler::{Endpoint, FromRequestArgs, Handler};
+use crate::handler::{BoxFuture, Endpoint, FromRequestArgs, Handler};
 use crate::response::IntoResponse;
-use crate::routing::{Found, MethodFilter, RouteEntry, RouteService, Router, Template};
+use crate::routing::{
+    Found, MethodFilter, RouteEntry, RouteService, RouteTarget, Router, Template,
+};
 use futures_util::FutureExt as _;
 use http::{HeaderValue, Method, StatusCode, header};
 use std::convert::Infallible;
@@ -129,8 +131,8 @@ impl<S: Send + Sync + 'static> App<S> {
         E: Endpoint,
         E::Args: FromRequestArgs<S, M>,
     {
-        let service = self.endpoint_service(endpoint);
-        self.add(E::METHOD, E::PATH, service)
+        let target = self.endpoint_target(endpoint);
+        self.add(E::METHOD, E::PATH, target)
     }
 
     /// Registers an [`Endpoint`] behind a `tower::Layer` of its own.
@@ -160,9 +162,9 @@ impl<S: Send + Sync + 'static> App<S> {
         <L::Service as Service<Request>>::Error: Into<BoxError>,
         <L::Service as Service<Request>>::Future: Send + 'static,
     {
-        let service = self.endpoint_service(endpoint);
+        let service = self.endpoint_target(endpoint).into_service();
         let service = erase(layer.layer(service));
-        self.add(E::METHOD, E::PATH, service)
+        self.add(E::METHOD, E::PATH, RouteTarget::Service(service))
     }
 
     /// Registers a plain `async fn` by hand, without the attribute macro.
@@ -180,10 +182,9 @@ impl<S: Send + Sync + 'static> App<S> {
         H: Handler<T, S>,
     {
         let state = self.state.clone();
-        let service = BoxCloneSyncService::new(tower::service_fn(move |req: Request| {
-            handler.clone().call(req, state.clone()).map(Ok::<_, Infallible>)
-        }));
-        self.add(method, path, service)
+        let target: crate::routing::DirectRoute =
+            Arc::new(move |req: Request| handler.clone().call(req, state.clone()));
+        self.add(method, path, RouteTarget::Direct(target))
     }
 
     /// Registers any `tower::Service` as a route.
@@ -200,7 +201,7 @@ impl<S: Send + Sync + 'static> App<S> {
         T::Error: Into<BoxError>,
         T::Future: Send + 'static,
     {
-        self.add(method, path, erase(service))
+        self.add(method, path, RouteTarget::Service(erase(service)))
     }
 
     /// Wraps the whole app (every route, the 404 and 405 answers) in a `tower::Layer`.
@@ -220,7 +221,8 @@ impl<S: Send + Sync + 'static> App<S> {
         <L::Service as Service<Request>>::Error: Into<BoxError>,
         <L::Service as Service<Request>>::Future: Send + 'static,
     {
-        self.layers.push(Arc::new(move |inner| erase(layer.layer(inner))));
+        self.layers
+            .push(Arc::new(move |inner| erase(layer.layer(inner))));
         self.compiled = OnceLock::new();
         self
     }
@@ -260,7 +262,9 @@ impl<S: Send + Sync + 'static> App<S> {
         if self.errors.is_empty() {
             Ok(())
         } else {
-            Err(BuildError { problems: self.errors.clone() })
+            Err(BuildError {
+                problems: self.errors.clone(),
+            })
         }
     }
 
@@ -274,26 +278,25 @@ impl<S: Send + Sync + 'static> App<S> {
         &self.state
     }
 
-    fn endpoint_service<E, M>(&self, endpoint: E) -> RouteService
+    fn endpoint_target<E, M>(&self, endpoint: E) -> RouteTarget
     where
         E: Endpoint,
         E::Args: FromRequestArgs<S, M>,
     {
         let state = self.state.clone();
-        BoxCloneSyncService::new(tower::service_fn(move |req: Request| {
+        RouteTarget::Direct(Arc::new(move |req: Request| {
             let endpoint = endpoint.clone();
             let state = state.clone();
-            async move {
-                let response = match E::Args::extract(req, &state).await {
+            Box::pin(async move {
+                match E::Args::extract(req, &state).await {
                     Ok(args) => endpoint.call(args).await,
                     Err(rejection) => rejection,
-                };
-                Ok::<_, Infallible>(response)
-            }
+                }
+            })
         }))
     }
 
-    fn add(mut self, method: &str, path: &str, service: RouteService) -> Self {
+    fn add(mut self, method: &str, path: &str, target: RouteTarget) -> Self {
         let Some(method_filter) = MethodFilter::parse(method) else {
             self.errors.push(format!(
                 "`{method}` is not an HTTP method API Gateway routes (use GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or ANY)"
@@ -308,26 +311,49 @@ impl<S: Send + Sync + 'static> App<S> {
             }
         };
         self.compiled = OnceLock::new();
-        let entry = RouteEntry { method: method_filter, template, service };
+        let entry = RouteEntry {
+            method: method_filter,
+            template,
+            target,
+        };
         if let Err(err) = Arc::make_mut(&mut self.router).insert(entry) {
             self.errors.push(err);
         }
         self
     }
 
-    fn service(&self) -> RouteService {
+    fn router_service(&self) -> RouterService {
+        RouterService {
+            router: self.router.clone(),
+            base_path: self.base_path.clone().map(Arc::from),
+        }
+    }
+
+    /// The app behind its layers: built once, after the last change.
+    fn layered(&self) -> RouteService {
         self.compiled
             .get_or_init(|| {
-                let mut service = BoxCloneSyncService::new(RouterService {
-                    router: self.router.clone(),
-                    base_path: self.base_path.clone().map(Arc::from),
-                });
+                let mut service = BoxCloneSyncService::new(self.router_service());
                 for layer in &self.layers {
                     service = layer(service);
                 }
                 service
             })
             .clone()
+    }
+
+    /// Routes a request, through the app's layers when it has some.
+    fn route_request(&self, request: Request) -> BoxFuture<Response> {
+        if self.layers.is_empty() {
+            return route(&self.router, self.base_path.as_deref(), request);
+        }
+        let future = self.layered().oneshot(request);
+        Box::pin(async move {
+            match future.await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        })
     }
 
     /// Handles one Lambda payload: decode it, route it, call the handler, encode the answer.
@@ -370,20 +396,27 @@ impl<S: Send + Sync + 'static> App<S> {
     pub async fn handle(&self, request: Request) -> Response {
         let method = request.method().clone();
         let origin = request.headers().get(header::ORIGIN).cloned();
-        let trace_id = request.extensions().get::<Context>().map(|c| c.trace_id().to_owned());
-        if let Some(cors) = &self.cors {
-            if Cors::is_preflight(&method, request.headers()) {
-                let mut response = cors.preflight(request.headers());
-                fill_instance(&mut response, trace_id.as_deref());
-                return response;
-            }
+        let trace_id = request
+            .extensions()
+            .get::<Context>()
+            .map(|c| c.trace_id().to_owned());
+        if let Some(cors) = &self.cors
+            && Cors::is_preflight(&method, request.headers())
+        {
+            let mut response = cors.preflight(request.headers());
+            fill_instance(&mut response, trace_id.as_deref());
+            return response;
         }
-        let service = self.service();
-        let mut response = match AssertUnwindSafe(service.oneshot(request)).catch_unwind().await {
-            Ok(Ok(response)) => response,
-            Ok(Err(never)) => match never {},
+        let mut response = match AssertUnwindSafe(self.route_request(request))
+            .catch_unwind()
+            .await
+        {
+            Ok(response) => response,
             Err(_) => {
-                tracing::error!(request_id = trace_id.as_deref().unwrap_or(""), "the handler panicked");
+                tracing::error!(
+                    request_id = trace_id.as_deref().unwrap_or(""),
+                    "the handler panicked"
+                );
                 Error::new(StatusCode::INTERNAL_SERVER_ERROR)
                     .with_detail("the handler failed unexpectedly")
                     .into_response()
@@ -413,7 +446,9 @@ impl<S: Send + Sync + 'static> App<S> {
     /// # }
     /// ```
     pub fn into_service(self) -> AppService<S> {
-        AppService { app: Arc::new(self) }
+        AppService {
+            app: Arc::new(self),
+        }
     }
 }
 
@@ -472,7 +507,9 @@ where
     fn call(&mut self, request: Request) -> Self::Future {
         let future = self.0.call(request);
         Box::pin(async move {
-            Ok(future.await.unwrap_or_else(|err| Error::internal(err.into()).into_response()))
+            Ok(future
+                .await
+                .unwrap_or_else(|err| Error::internal(err.into()).into_response()))
         })
     }
 }
@@ -484,7 +521,9 @@ pub struct AppService<S> {
 
 impl<S> Clone for AppService<S> {
     fn clone(&self) -> Self {
-        Self { app: self.app.clone() }
+        Self {
+            app: self.app.clone(),
+        }
     }
 }
 
@@ -518,48 +557,68 @@ impl Service<Request> for RouterService {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut request: Request) -> Self::Future {
-        let hint = request.extensions_mut().remove::<RouteHint>().unwrap_or_default();
-        let by_key = hint
-            .route
-            .as_ref()
-            .and_then(|(_, template)| self.router.by_route_key(request.method(), template, &hint.params));
-        let found = match by_key {
-            Some((index, params)) => Found::Route { index, params },
-            None => {
-                let mut path = if hint.api_path.is_empty() { request.uri().path() } else { hint.api_path.as_str() };
-                if let Some(base) = self.base_path.as_deref() {
-                    if let Some(rest) = path.strip_prefix(base).filter(|r| r.is_empty() || r.starts_with('/')) {
-                        path = if rest.is_empty() { "/" } else { rest };
-                    }
-                }
-                self.router.lookup(request.method(), path)
-            }
-        };
-        match found {
-            Found::Route { index, params } => {
-                request.extensions_mut().insert(params);
-                let service = self.router.service(index);
-                Box::pin(service.oneshot(request))
-            }
-            Found::MethodNotAllowed { allow } => {
-                let allow_value = allow.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
-                let mut response = if request.method() == Method::OPTIONS {
-                    StatusCode::NO_CONTENT.into_response()
-                } else {
-                    Error::new(StatusCode::METHOD_NOT_ALLOWED)
-                        .with_detail(format!("{} is not allowed here; allowed: {allow_value}", request.method()))
-                        .into_response()
-                };
-                if let Ok(value) = HeaderValue::try_from(allow_value) {
-                    response.headers_mut().insert(header::ALLOW, value);
-                }
-                Box::pin(std::future::ready(Ok(response)))
-            }
-            Found::NotFound => {
-                let response = Error::not_found(format!("no route matches {}", request.uri().path())).into_response();
-                Box::pin(std::future::ready(Ok(response)))
-            }
-        }
+    fn call(&mut self, request: Request) -> Self::Future {
+        let future = route(&self.router, self.base_path.as_deref(), request);
+        Box::pin(async move { Ok(future.await) })
     }
+}
+
+/// Finds the route for a request and calls it, or answers 404, 405 or an `OPTIONS` listing.
+fn route(router: &Router, base_path: Option<&str>, mut request: Request) -> BoxFuture<Response> {
+    let hint = request
+        .extensions_mut()
+        .remove::<RouteHint>()
+        .unwrap_or_default();
+    let by_key = hint
+        .route
+        .as_ref()
+        .and_then(|(_, template)| router.by_route_key(request.method(), template, &hint.params));
+    let found = match by_key {
+        Some((index, params)) => Found::Route { index, params },
+        None => {
+            let mut path = if hint.api_path.is_empty() {
+                request.uri().path()
+            } else {
+                hint.api_path.as_str()
+            };
+            if let Some(rest) = base_path
+                .and_then(|base| path.strip_prefix(base))
+                .filter(|r| r.is_empty() || r.starts_with('/'))
+            {
+                path = if rest.is_empty() { "/" } else { rest };
+            }
+            router.lookup(request.method(), path)
+        }
+    };
+    let response = match found {
+        Found::Route { index, params } => {
+            request.extensions_mut().insert(params);
+            return router.target(index).call(request);
+        }
+        Found::MethodNotAllowed { allow } => {
+            let allow_value = allow
+                .iter()
+                .map(Method::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut response = if request.method() == Method::OPTIONS {
+                StatusCode::NO_CONTENT.into_response()
+            } else {
+                Error::new(StatusCode::METHOD_NOT_ALLOWED)
+                    .with_detail(format!(
+                        "{} is not allowed here; allowed: {allow_value}",
+                        request.method()
+                    ))
+                    .into_response()
+            };
+            if let Ok(value) = HeaderValue::try_from(allow_value) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            response
+        }
+        Found::Nothing => {
+            Error::not_found(format!("no route matches {}", request.uri().path())).into_response()
+        }
+    };
+    Box::pin(std::future::ready(response))
 }

@@ -63,6 +63,23 @@ pub struct Context {
 }
 
 impl Context {
+    /// The context of a local invocation (local server, test client): a fresh request id,
+    /// function `local`, version `$LATEST`, no deadline.
+    ///
+    /// ```
+    /// let ctx = svless_core::Context::local();
+    /// assert_eq!(ctx.function_name, "local");
+    /// assert!(!ctx.request_id.is_empty());
+    /// ```
+    pub fn local() -> Self {
+        Context {
+            request_id: crate::testing::local_request_id(),
+            function_name: "local".into(),
+            function_version: "$LATEST".into(),
+            ..Context::default()
+        }
+    }
+
     /// The qualifier (version or alias) in the invoked ARN, if the function was invoked with one.
     ///
     /// ```
@@ -81,8 +98,11 @@ impl Context {
     /// assert!(svless_core::Context::default().remaining().is_none());
     /// ```
     pub fn remaining(&self) -> Option<Duration> {
-        self.deadline
-            .map(|deadline| deadline.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+        self.deadline.map(|deadline| {
+            deadline
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+        })
     }
 
     /// The id to report in problem bodies: API Gateway's request id, else Lambda's.

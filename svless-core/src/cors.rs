@@ -81,7 +81,11 @@ impl Cors {
     /// let cors = svless_core::Cors::new().allow_headers(["content-type"]);
     /// ```
     pub fn allow_headers<'a>(mut self, headers: impl IntoIterator<Item = &'a str>) -> Self {
-        self.headers.extend(headers.into_iter().filter_map(|h| HeaderName::try_from(h).ok()));
+        self.headers.extend(
+            headers
+                .into_iter()
+                .filter_map(|h| HeaderName::try_from(h).ok()),
+        );
         self
     }
 
@@ -91,7 +95,11 @@ impl Cors {
     /// let cors = svless_core::Cors::new().expose_headers(["etag"]);
     /// ```
     pub fn expose_headers<'a>(mut self, headers: impl IntoIterator<Item = &'a str>) -> Self {
-        self.expose.extend(headers.into_iter().filter_map(|h| HeaderName::try_from(h).ok()));
+        self.expose.extend(
+            headers
+                .into_iter()
+                .filter_map(|h| HeaderName::try_from(h).ok()),
+        );
         self
     }
 
@@ -126,7 +134,11 @@ impl Cors {
     }
 
     fn join<T: AsRef<str>>(items: &[T]) -> Option<HeaderValue> {
-        let joined = items.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", ");
+        let joined = items
+            .iter()
+            .map(AsRef::as_ref)
+            .collect::<Vec<_>>()
+            .join(", ");
         HeaderValue::try_from(joined).ok()
     }
 
@@ -137,7 +149,9 @@ impl Cors {
     }
 
     pub(crate) fn preflight(&self, headers: &HeaderMap) -> Response {
-        let origin = headers.get(header::ORIGIN).and_then(|o| self.allowed_origin(o));
+        let origin = headers
+            .get(header::ORIGIN)
+            .and_then(|o| self.allowed_origin(o));
         let method_ok = headers
             .get(header::ACCESS_CONTROL_REQUEST_METHOD)
             .and_then(|m| Method::from_bytes(m.as_bytes()).ok())
@@ -155,16 +169,22 @@ impl Cors {
         if let Some(v) = Self::join(&methods) {
             h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, v);
         }
-        if !self.headers.is_empty() {
-            if let Some(v) = Self::join(&self.headers) {
-                h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v);
-            }
+        if !self.headers.is_empty()
+            && let Some(v) = Self::join(&self.headers)
+        {
+            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v);
         }
         if self.credentials {
-            h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
         }
         if let Some(max_age) = self.max_age {
-            h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(max_age.as_secs()));
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from(max_age.as_secs()),
+            );
         }
         h.insert(header::VARY, HeaderValue::from_static("origin"));
         response
@@ -177,12 +197,15 @@ impl Cors {
         let h = response.headers_mut();
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         if self.credentials {
-            h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
         }
-        if !self.expose.is_empty() {
-            if let Some(v) = Self::join(&self.expose) {
-                h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v);
-            }
+        if !self.expose.is_empty()
+            && let Some(v) = Self::join(&self.expose)
+        {
+            h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v);
         }
         h.append(header::VARY, HeaderValue::from_static("origin"));
     }

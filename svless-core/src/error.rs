@@ -240,7 +240,11 @@ impl Error {
     /// let err = svless_core::Error::unprocessable("bad").with_extension("field", "title");
     /// assert_eq!(err.to_problem().extensions["field"], "title");
     /// ```
-    pub fn with_extension(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+    pub fn with_extension(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
         self.extensions.insert(key.into(), value.into());
         self
     }
@@ -314,7 +318,9 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -322,8 +328,12 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
             match &self.source {
-                Some(source) => tracing::error!(status = self.status.as_u16(), error = %source, "handler failed"),
-                None => tracing::error!(status = self.status.as_u16(), title = %self.title, "handler failed"),
+                Some(source) => {
+                    tracing::error!(status = self.status.as_u16(), error = %source, "handler failed")
+                }
+                None => {
+                    tracing::error!(status = self.status.as_u16(), title = %self.title, "handler failed")
+                }
             }
         }
         self.to_problem().into_response()

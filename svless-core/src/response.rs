@@ -3,8 +3,8 @@
 use crate::body::{Body, Response};
 use crate::error::{Error, IntoProblem};
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::StatusCode;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 /// Something a handler can return.
 ///
@@ -161,9 +161,11 @@ where
             let name = name
                 .try_into()
                 .map_err(|_| Error::internal("a handler returned an invalid header name"))?;
-            let value = value
-                .try_into()
-                .map_err(|_| Error::internal(format!("a handler returned an invalid value for header `{name}`")))?;
+            let value = value.try_into().map_err(|_| {
+                Error::internal(format!(
+                    "a handler returned an invalid value for header `{name}`"
+                ))
+            })?;
             headers.append(name, value);
         }
         Ok(())
@@ -191,7 +193,12 @@ impl<H: IntoResponseHeaders, T: IntoResponse> IntoResponse for (H, T) {
 impl<H: IntoResponseHeaders, T: IntoResponse> IntoResponse for (StatusCode, H, T) {
     fn into_response(self) -> Response {
         let mut response = (self.1, self.2).into_response();
-        if !response.extensions().get::<crate::Problem>().is_some_and(|p| p.status >= 500) {
+        // A header that could not be set is a 500 the caller must see, whatever status it asked for.
+        let header_failed = response
+            .extensions()
+            .get::<crate::Problem>()
+            .is_some_and(|p| p.status >= 500);
+        if !header_failed {
             *response.status_mut() = self.0;
         }
         response
@@ -219,6 +226,13 @@ mod tests {
         map.append(header::SET_COOKIE, HeaderValue::from_static("a=1"));
         map.append(header::SET_COOKIE, HeaderValue::from_static("b=2"));
         let response = (map, "x").into_response();
-        assert_eq!(response.headers().get_all(header::SET_COOKIE).iter().count(), 2);
+        assert_eq!(
+            response
+                .headers()
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .count(),
+            2
+        );
     }
 }

@@ -40,7 +40,10 @@ impl InitError {
     /// let err = svless_core::runtime::InitError::new("State.Failed", std::io::Error::other("x"));
     /// ```
     pub fn new(error_type: impl Into<String>, source: impl Into<BoxError>) -> Self {
-        Self { error_type: error_type.into(), source: source.into() }
+        Self {
+            error_type: error_type.into(),
+            source: source.into(),
+        }
     }
 
     /// The `errorType` reported to Lambda.
@@ -85,7 +88,11 @@ pub fn init_diagnostic(err: &(dyn std::error::Error + Send + Sync + 'static)) ->
 }
 
 fn lambda_environment() -> Result<(), BoxError> {
-    let missing: Vec<&str> = LAMBDA_ENV.iter().copied().filter(|v| std::env::var_os(v).is_none()).collect();
+    let missing: Vec<&str> = LAMBDA_ENV
+        .iter()
+        .copied()
+        .filter(|v| std::env::var_os(v).is_none())
+        .collect();
     if missing.is_empty() {
         Ok(())
     } else {
@@ -100,7 +107,8 @@ fn lambda_environment() -> Result<(), BoxError> {
 async fn report_init_error(err: &(dyn std::error::Error + Send + Sync + 'static)) {
     let (error_type, error_message) = init_diagnostic(err);
     tracing::error!(error_type = %error_type, error = %error_message, "initialisation failed");
-    let body = serde_json::json!({ "errorType": error_type, "errorMessage": error_message }).to_string();
+    let body =
+        serde_json::json!({ "errorType": error_type, "errorMessage": error_message }).to_string();
     let request = http::Request::builder()
         .method(http::Method::POST)
         .uri("/2018-06-01/runtime/init/error")
@@ -162,12 +170,14 @@ where
         let app = app.clone();
         async move {
             let lambda = &event.context;
-            let mut ctx = Context::default();
-            ctx.request_id = lambda.request_id.clone();
-            ctx.function_name = lambda.env_config.function_name.clone();
-            ctx.function_version = lambda.env_config.version.clone();
-            ctx.invoked_function_arn = lambda.invoked_function_arn.clone();
-            ctx.deadline = Some(SystemTime::UNIX_EPOCH + Duration::from_millis(lambda.deadline));
+            let ctx = Context {
+                request_id: lambda.request_id.clone(),
+                function_name: lambda.env_config.function_name.clone(),
+                function_version: lambda.env_config.version.clone(),
+                invoked_function_arn: lambda.invoked_function_arn.clone(),
+                deadline: Some(SystemTime::UNIX_EPOCH + Duration::from_millis(lambda.deadline)),
+                ..Context::default()
+            };
             match app.dispatch(event.payload.get().as_bytes(), ctx).await {
                 Ok(bytes) => {
                     let text = String::from_utf8(bytes).map_err(|e| Diagnostic {
@@ -179,7 +189,10 @@ where
                         error_message: e.to_string(),
                     })
                 }
-                Err(err) => Err(Diagnostic { error_type: err.error_type().into(), error_message: err.to_string() }),
+                Err(err) => Err(Diagnostic {
+                    error_type: err.error_type().into(),
+                    error_message: err.to_string(),
+                }),
             }
         }
     });

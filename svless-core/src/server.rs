@@ -4,7 +4,7 @@
 use crate::app::App;
 use crate::context::Context;
 use crate::error::BoxError;
-use crate::testing::{TestRequest, TestResponse, local_request_id};
+use crate::testing::{TestRequest, TestResponse};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -86,7 +86,10 @@ impl<S: Send + Sync + 'static> App<S> {
                 () = &mut shutdown => break,
             }
         }
-        if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+            .await
+            .is_err()
+        {
             tracing::warn!("some connections were still open after 10 s; closing them");
         }
         Ok(())
@@ -103,7 +106,11 @@ async fn handle<S: Send + Sync + 'static>(
         Ok(collected) => collected.to_bytes(),
         Err(_) => return plain(413, "the request body is over 10 MB or was cut short"),
     };
-    let uri = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let uri = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
     let mut event = TestRequest::new(parts.method.as_str(), uri).body(body.to_vec());
     for (name, value) in &parts.headers {
         if let Ok(value) = value.to_str() {
@@ -113,11 +120,7 @@ async fn handle<S: Send + Sync + 'static>(
     let mut event = event.to_v2_event();
     event["requestContext"]["http"]["sourceIp"] = serde_json::Value::String(peer.ip().to_string());
     let payload = serde_json::to_vec(&event).unwrap_or_default();
-    let mut ctx = Context::default();
-    ctx.request_id = local_request_id();
-    ctx.function_name = "local".into();
-    ctx.function_version = "$LATEST".into();
-    let out = match app.dispatch(&payload, ctx).await {
+    let out = match app.dispatch(&payload, Context::local()).await {
         Ok(out) => out,
         Err(err) => return plain(400, &err.to_string()),
     };
@@ -130,6 +133,7 @@ async fn handle<S: Send + Sync + 'static>(
 
 fn plain(status: u16, message: &str) -> hyper::Response<Full<Bytes>> {
     let mut response = hyper::Response::new(Full::new(Bytes::from(message.to_owned())));
-    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST);
+    *response.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST);
     response
 }

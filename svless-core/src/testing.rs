@@ -131,7 +131,8 @@ impl TestRequest {
     /// let req = svless_core::testing::TestRequest::get("/").header("authorization", "Bearer x");
     /// ```
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_ascii_lowercase(), value.to_owned()));
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
         self
     }
 
@@ -218,7 +219,10 @@ impl TestRequest {
             if name == "cookie" {
                 continue;
             }
-            multi.entry(name.clone()).or_default().push(Value::String(value.clone()));
+            multi
+                .entry(name.clone())
+                .or_default()
+                .push(Value::String(value.clone()));
             match single.get_mut(name) {
                 Some(Value::String(existing)) => {
                     existing.push(',');
@@ -229,7 +233,13 @@ impl TestRequest {
                 }
             }
         }
-        (single, multi.into_iter().map(|(k, v)| (k, Value::Array(v))).collect())
+        (
+            single,
+            multi
+                .into_iter()
+                .map(|(k, v)| (k, Value::Array(v)))
+                .collect(),
+        )
     }
 
     fn cookies(&self) -> Vec<Value> {
@@ -249,7 +259,11 @@ impl TestRequest {
     /// ```
     pub fn to_v2_event(&self) -> Value {
         let (headers, _) = self.header_map();
-        let raw_path = if self.stage == "$default" { self.path.clone() } else { format!("/{}{}", self.stage, self.path) };
+        let raw_path = if self.stage == "$default" {
+            self.path.clone()
+        } else {
+            format!("/{}{}", self.stage, self.path)
+        };
         let mut query = Map::new();
         for (k, v) in form_urlencoded::parse(self.query.as_bytes()) {
             match query.get_mut(k.as_ref()) {
@@ -262,7 +276,11 @@ impl TestRequest {
                 }
             }
         }
-        let user_agent = self.headers.iter().find(|(n, _)| n == "user-agent").map(|(_, v)| v.clone());
+        let user_agent = self
+            .headers
+            .iter()
+            .find(|(n, _)| n == "user-agent")
+            .map(|(_, v)| v.clone());
         let mut event = json!({
             "version": "2.0",
             "routeKey": "$default",
@@ -311,17 +329,27 @@ impl TestRequest {
     /// ```
     pub fn to_v1_event(&self) -> Value {
         let (mut headers, mut multi) = self.header_map();
-        let cookies: Vec<String> =
-            self.headers.iter().filter(|(n, _)| n == "cookie").map(|(_, v)| v.clone()).collect();
+        let cookies: Vec<String> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "cookie")
+            .map(|(_, v)| v.clone())
+            .collect();
         if !cookies.is_empty() {
             headers.insert("cookie".into(), Value::String(cookies.join("; ")));
-            multi.insert("cookie".into(), Value::Array(cookies.into_iter().map(Value::String).collect()));
+            multi.insert(
+                "cookie".into(),
+                Value::Array(cookies.into_iter().map(Value::String).collect()),
+            );
         }
         let mut single_query = Map::new();
         let mut multi_query: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         for (k, v) in form_urlencoded::parse(self.query.as_bytes()) {
             single_query.insert(k.to_string(), Value::String(v.to_string()));
-            multi_query.entry(k.into_owned()).or_default().push(Value::String(v.into_owned()));
+            multi_query
+                .entry(k.into_owned())
+                .or_default()
+                .push(Value::String(v.into_owned()));
         }
         let proxy = self.path.trim_start_matches('/');
         let mut event = json!({
@@ -381,17 +409,16 @@ impl TestRequest {
     /// assert_eq!(response.status, 404);
     /// # }
     /// ```
-    pub async fn try_send<S: Send + Sync + 'static>(self, app: &App<S>) -> Result<TestResponse, DecodeError> {
+    pub async fn try_send<S: Send + Sync + 'static>(
+        self,
+        app: &App<S>,
+    ) -> Result<TestResponse, DecodeError> {
         let event = match self.format {
             PayloadFormat::ApiGatewayV1 => self.to_v1_event(),
             _ => self.to_v2_event(),
         };
         let payload = serde_json::to_vec(&event).unwrap_or_default();
-        let mut ctx = Context::default();
-        ctx.request_id = local_request_id();
-        ctx.function_name = "local".into();
-        ctx.function_version = "$LATEST".into();
-        let out = app.dispatch(&payload, ctx).await?;
+        let out = app.dispatch(&payload, Context::local()).await?;
         Ok(TestResponse::from_payload(&out))
     }
 }
@@ -439,7 +466,12 @@ impl TestResponse {
     /// ```
     pub fn from_payload(payload: &[u8]) -> Self {
         let Ok(payload) = serde_json::from_slice::<Payload>(payload) else {
-            return Self { status: StatusCode::BAD_GATEWAY, headers: HeaderMap::new(), body: Vec::new(), base64: false };
+            return Self {
+                status: StatusCode::BAD_GATEWAY,
+                headers: HeaderMap::new(),
+                body: Vec::new(),
+                base64: false,
+            };
         };
         let mut headers = HeaderMap::new();
         let mut add = |name: &str, value: &str| {
@@ -460,7 +492,9 @@ impl TestResponse {
         }
         let body = payload.body.unwrap_or_default();
         let body = if payload.is_base64_encoded {
-            base64::engine::general_purpose::STANDARD.decode(body.as_bytes()).unwrap_or_default()
+            base64::engine::general_purpose::STANDARD
+                .decode(body.as_bytes())
+                .unwrap_or_default()
         } else {
             body.into_bytes()
         };
@@ -494,7 +528,10 @@ impl TestResponse {
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> T {
         match serde_json::from_slice(&self.body) {
             Ok(value) => value,
-            Err(err) => panic!("the response body is not the expected JSON ({err}): {}", self.text()),
+            Err(err) => panic!(
+                "the response body is not the expected JSON ({err}): {}",
+                self.text()
+            ),
         }
     }
 

@@ -7,7 +7,9 @@ use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericArgument, Ident, ItemFn, LitStr, PathArguments, Type};
 
-const METHODS: [&str; 8] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"];
+const METHODS: [&str; 8] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
+];
 
 /// `GET "/todos/{id}"`
 struct Route {
@@ -38,7 +40,10 @@ impl Parse for Route {
             ));
         }
         let path: LitStr = input.parse().map_err(|e| {
-            syn::Error::new(e.span(), "the route template is a string literal: write `GET \"/todos/{id}\"`")
+            syn::Error::new(
+                e.span(),
+                "the route template is a string literal: write `GET \"/todos/{id}\"`",
+            )
         })?;
         if !input.is_empty() {
             let rest: TokenStream = input.parse()?;
@@ -55,7 +60,8 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let function: ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
         Err(_) => {
-            let err = syn::Error::new_spanned(&item, "`#[svless::api]` goes on an `async fn`").into_compile_error();
+            let err = syn::Error::new_spanned(&item, "`#[svless::api]` goes on an `async fn`")
+                .into_compile_error();
             return quote! { #item #err };
         }
     };
@@ -82,7 +88,9 @@ fn path_inner(ty: &Type) -> Option<&Type> {
     if last.ident != "Path" {
         return None;
     }
-    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
     match args.args.first() {
         Some(GenericArgument::Type(inner)) if args.args.len() == 1 => Some(inner),
         _ => None,
@@ -90,11 +98,16 @@ fn path_inner(ty: &Type) -> Option<&Type> {
 }
 
 const SCALARS: [&str; 20] = [
-    "String", "str", "bool", "char", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64",
-    "i128", "isize", "f32", "f64", "Uuid", "Cow",
+    "String", "str", "bool", "char", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16",
+    "i32", "i64", "i128", "isize", "f32", "f64", "Uuid", "Cow",
 ];
 
-fn check_path(ty: &Type, inner: &Type, route: &str, params: &[String]) -> Result<TokenStream, syn::Error> {
+fn check_path(
+    ty: &Type,
+    inner: &Type,
+    route: &str,
+    params: &[String],
+) -> Result<TokenStream, syn::Error> {
     let list = params.join(", ");
     match inner {
         Type::Tuple(tuple) => {
@@ -114,16 +127,30 @@ fn check_path(ty: &Type, inner: &Type, route: &str, params: &[String]) -> Result
             inner,
             "path parameters are owned values: write `Path<String>` rather than a reference",
         )),
-        Type::Path(path) if path.qself.is_none() && path.path.segments.last().is_some_and(|s| SCALARS.iter().any(|n| s.ident == n)) => {
+        Type::Path(path)
+            if path.qself.is_none()
+                && path
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| SCALARS.iter().any(|n| s.ident == n)) =>
+        {
             if params.len() != 1 {
                 let hint = if params.is_empty() {
                     "remove the `Path` argument".to_owned()
                 } else {
-                    format!("write `Path<({})>` with one type per parameter, or a struct deriving `svless::PathParams`", vec!["_"; params.len()].join(", "))
+                    format!(
+                        "write `Path<({})>` with one type per parameter, or a struct deriving `svless::PathParams`",
+                        vec!["_"; params.len()].join(", ")
+                    )
                 };
                 return Err(syn::Error::new_spanned(
                     ty,
-                    format!("`{route}` has {} path parameter(s) ({list}) but `Path<{}>` takes exactly one: {hint}", params.len(), quote!(#inner)),
+                    format!(
+                        "`{route}` has {} path parameter(s) ({list}) but `Path<{}>` takes exactly one: {hint}",
+                        params.len(),
+                        quote!(#inner)
+                    ),
                 ));
             }
             Ok(TokenStream::new())
@@ -133,7 +160,11 @@ fn check_path(ty: &Type, inner: &Type, route: &str, params: &[String]) -> Result
             let type_name = quote!(#inner).to_string().replace(' ', "");
             let message = format!(
                 "the fields of `{type_name}` must be the parameters of `{route}`: {}",
-                if params.is_empty() { "none".to_owned() } else { list.clone() }
+                if params.is_empty() {
+                    "none".to_owned()
+                } else {
+                    list.clone()
+                }
             );
             Ok(quote_spanned! {inner.span()=>
                 const _: () = {
@@ -161,25 +192,40 @@ fn expand_fn(attr: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
         } else {
             format!("write one of {}", METHODS.join(", "))
         };
-        combine(&mut errors, syn::Error::new(route.method.span(), format!("unknown HTTP method `{method}`: {hint}")));
+        combine(
+            &mut errors,
+            syn::Error::new(
+                route.method.span(),
+                format!("unknown HTTP method `{method}`: {hint}"),
+            ),
+        );
     }
     let raw = route.path.value();
     let params = match template::parse(&raw) {
-        Ok(parsed) => parsed.params,
+        Ok(parsed) => Some(parsed.params),
         Err(message) => {
             combine(&mut errors, syn::Error::new(route.path.span(), message));
-            Vec::new()
+            None
         }
     };
 
     let sig = &function.sig;
     if sig.asyncness.is_none() {
-        combine(&mut errors, syn::Error::new(sig.fn_token.span(), "`#[svless::api]` handlers are `async fn`: write `async fn`"));
+        combine(
+            &mut errors,
+            syn::Error::new(
+                sig.fn_token.span(),
+                "`#[svless::api]` handlers are `async fn`: write `async fn`",
+            ),
+        );
     }
     if !sig.generics.params.is_empty() {
         combine(
             &mut errors,
-            syn::Error::new_spanned(&sig.generics, "a route handler cannot be generic: name concrete types in its arguments"),
+            syn::Error::new_spanned(
+                &sig.generics,
+                "a route handler cannot be generic: name concrete types in its arguments",
+            ),
         );
     }
     let mut types = Vec::new();
@@ -188,15 +234,17 @@ fn expand_fn(attr: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
         match input {
             FnArg::Receiver(receiver) => combine(
                 &mut errors,
-                syn::Error::new_spanned(receiver, "a route handler is a free function: remove `self`"),
+                syn::Error::new_spanned(
+                    receiver,
+                    "a route handler is a free function: remove `self`",
+                ),
             ),
             FnArg::Typed(typed) => {
-                if let Some(inner) = path_inner(&typed.ty) {
-                    if errors.is_none() || !params.is_empty() {
-                        match check_path(&typed.ty, inner, &raw, &params) {
-                            Ok(check) => checks.push(check),
-                            Err(err) => combine(&mut errors, err),
-                        }
+                // A `Path` is checked against the template only when the template itself is valid.
+                if let (Some(inner), Some(params)) = (path_inner(&typed.ty), &params) {
+                    match check_path(&typed.ty, inner, &raw, params) {
+                        Ok(check) => checks.push(check),
+                        Err(err) => combine(&mut errors, err),
                     }
                 }
                 types.push(typed.ty.clone());
@@ -213,7 +261,9 @@ fn expand_fn(attr: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
     let inputs = &sig.inputs;
     let output = &sig.output;
     let block = &function.block;
-    let args: Vec<Ident> = (0..types.len()).map(|i| format_ident!("__svless_arg{i}")).collect();
+    let args: Vec<Ident> = (0..types.len())
+        .map(|i| format_ident!("__svless_arg{i}"))
+        .collect();
     let doc = format!("The route `{method} {raw}`; its handler is [`{name}::handler`].");
 
     Ok(quote! {

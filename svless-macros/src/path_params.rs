@@ -13,7 +13,9 @@ fn rename(rule: &str, field: &str) -> Option<String> {
     let words: Vec<&str> = field.split('_').filter(|w| !w.is_empty()).collect();
     let cap = |w: &str| {
         let mut c = w.chars();
-        c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+        c.next()
+            .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+            .unwrap_or_default()
     };
     Some(match rule {
         "lowercase" => field.to_lowercase(),

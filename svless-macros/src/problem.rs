@@ -17,11 +17,17 @@ struct ProblemAttr {
     kind: Option<LitStr>,
 }
 
-fn parse_attr(attrs: &[syn::Attribute], span_of: &dyn quote::ToTokens, what: &str) -> syn::Result<ProblemAttr> {
+fn parse_attr(
+    attrs: &[syn::Attribute],
+    span_of: &dyn quote::ToTokens,
+    what: &str,
+) -> syn::Result<ProblemAttr> {
     let Some(attr) = attrs.iter().find(|a| a.path().is_ident("problem")) else {
         return Err(syn::Error::new_spanned(
             span_of,
-            format!("{what} needs a status: add `#[problem(status = 404)]` (any 4xx or 5xx status)"),
+            format!(
+                "{what} needs a status: add `#[problem(status = 404)]` (any 4xx or 5xx status)"
+            ),
         ));
     };
     let mut status = None;
@@ -45,9 +51,16 @@ fn parse_attr(attrs: &[syn::Attribute], span_of: &dyn quote::ToTokens, what: &st
         Ok(())
     })?;
     let Some(status) = status else {
-        return Err(syn::Error::new_spanned(attr, "add the status: `#[problem(status = 404)]`"));
+        return Err(syn::Error::new_spanned(
+            attr,
+            "add the status: `#[problem(status = 404)]`",
+        ));
     };
-    Ok(ProblemAttr { status, title, kind })
+    Ok(ProblemAttr {
+        status,
+        title,
+        kind,
+    })
 }
 
 fn build(attr: &ProblemAttr) -> TokenStream {
@@ -74,7 +87,11 @@ fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
             let mut arms = Vec::new();
             let mut errors: Option<syn::Error> = None;
             for variant in &data.variants {
-                match parse_attr(&variant.attrs, &variant.ident, &format!("the variant `{}`", variant.ident)) {
+                match parse_attr(
+                    &variant.attrs,
+                    &variant.ident,
+                    &format!("the variant `{}`", variant.ident),
+                ) {
                     Ok(attr) => {
                         let v = &variant.ident;
                         let pattern = match &variant.fields {
@@ -97,7 +114,12 @@ fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
             quote!(match &self { #(#arms)* })
         }
         Data::Struct(_) => build(&parse_attr(&input.attrs, ident, &format!("`{ident}`"))?),
-        Data::Union(_) => return Err(syn::Error::new_spanned(ident, "`Problem` is derived for enums and structs")),
+        Data::Union(_) => {
+            return Err(syn::Error::new_spanned(
+                ident,
+                "`Problem` is derived for enums and structs",
+            ));
+        }
     };
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     Ok(quote! {

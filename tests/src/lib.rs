@@ -7,7 +7,9 @@ use svless::{App, Context};
 /// # Panics
 /// Panics when the fixture is missing: the tests cannot run without it.
 pub fn fixture(name: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
     match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(err) => panic!("cannot read the fixture {}: {err}", path.display()),
@@ -28,7 +30,10 @@ pub fn lambda_context() -> Context {
 ///
 /// # Panics
 /// Panics when the app refuses the payload or answers something that is not JSON.
-pub async fn dispatch<S: Send + Sync + 'static>(app: &App<S>, fixture_name: &str) -> serde_json::Value {
+pub async fn dispatch<S: Send + Sync + 'static>(
+    app: &App<S>,
+    fixture_name: &str,
+) -> serde_json::Value {
     let payload = fixture(fixture_name);
     let out = match app.dispatch(&payload, lambda_context()).await {
         Ok(out) => out,

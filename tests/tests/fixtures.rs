@@ -9,15 +9,22 @@ use svless::http::{HeaderMap, Method};
 use svless::{App, Context, Json, Path, Query, api};
 use svless_tests::{dispatch, fixture};
 
-fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize + PartialEq + std::fmt::Debug>(name: &str) {
+fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize + PartialEq + std::fmt::Debug>(
+    name: &str,
+) {
     let parsed: T = serde_json::from_slice(&fixture(name)).expect("the fixture parses");
-    let again: T = serde_json::from_value(serde_json::to_value(&parsed).expect("serializes")).expect("parses again");
+    let again: T = serde_json::from_value(serde_json::to_value(&parsed).expect("serializes"))
+        .expect("parses again");
     assert_eq!(parsed, again, "{name} does not round-trip");
 }
 
 #[test]
 fn every_fixture_round_trips_through_its_event_type() {
-    for name in ["apigw-v2-http-api.json", "apigw-v2-lambda-authorizer.json", "lambda-url-base64-cookies.json"] {
+    for name in [
+        "apigw-v2-http-api.json",
+        "apigw-v2-lambda-authorizer.json",
+        "lambda-url-base64-cookies.json",
+    ] {
         round_trip::<ApiGatewayV2httpRequest>(name);
     }
     for name in [
@@ -40,7 +47,12 @@ struct MyQuery {
 }
 
 #[api(POST "/my/path")]
-async fn http_api(Query(q): Query<MyQuery>, headers: HeaderMap, ctx: Context, body: String) -> Json<Value> {
+async fn http_api(
+    Query(q): Query<MyQuery>,
+    headers: HeaderMap,
+    ctx: Context,
+    body: String,
+) -> Json<Value> {
     Json(json!({
         "parameter1": q.parameter1,
         "parameter2": q.parameter2,
@@ -62,13 +74,17 @@ async fn http_api_v2_payload_runs_end_to_end() {
     let app = App::new().route(http_api);
     let out = dispatch(&app, "apigw-v2-http-api.json").await;
     assert_eq!(out["statusCode"], 200);
-    let body: Value = serde_json::from_str(out["body"].as_str().expect("a text body")).expect("JSON");
+    let body: Value =
+        serde_json::from_str(out["body"].as_str().expect("a text body")).expect("JSON");
     assert_eq!(body["parameter1"], json!(["value1", "value2"]));
     assert_eq!(body["parameter2"], "value");
     assert_eq!(body["header2"], "value1,value2");
     assert_eq!(body["cookie"], "cookie1; cookie2");
     assert_eq!(body["body"], "Hello from Lambda");
-    assert_eq!(body["claims"], json!({"claim1": "value1", "claim2": "value2"}));
+    assert_eq!(
+        body["claims"],
+        json!({"claim1": "value1", "claim2": "value2"})
+    );
     assert_eq!(body["scopes"], json!(["scope1", "scope2"]));
     assert_eq!(body["sourceIp"], "192.0.2.1");
     assert_eq!(body["userAgent"], "agent");
@@ -80,7 +96,9 @@ async fn http_api_v2_payload_runs_end_to_end() {
 
 #[api(GET "/todos/{id}")]
 async fn todo_by_id(Path(id): Path<u32>, ctx: Context) -> Json<Value> {
-    Json(json!({ "id": id, "authorizer": ctx.authorizer, "stage": ctx.stage, "claims": ctx.claims() }))
+    Json(
+        json!({ "id": id, "authorizer": ctx.authorizer, "stage": ctx.stage, "claims": ctx.claims() }),
+    )
 }
 
 #[tokio::test]
@@ -91,7 +109,10 @@ async fn http_api_route_key_dispatch_with_lambda_authorizer_on_a_named_stage() {
     let body: Value = serde_json::from_str(out["body"].as_str().expect("text")).expect("JSON");
     assert_eq!(body["id"], 42);
     assert_eq!(body["stage"], "prod");
-    assert_eq!(body["authorizer"]["lambda"], json!({"userId": "user-123", "tier": "gold"}));
+    assert_eq!(
+        body["authorizer"]["lambda"],
+        json!({"userId": "user-123", "tier": "gold"})
+    );
 }
 
 #[tokio::test]
@@ -103,7 +124,10 @@ async fn rest_cognito_authorizer_claims_reach_the_handler() {
     assert_eq!(body["id"], 7);
     assert_eq!(body["claims"]["cognito:username"], "ann");
     assert_eq!(body["claims"]["cognito:groups"], "admins");
-    assert!(out.get("multiValueHeaders").is_some(), "REST answers carry multiValueHeaders");
+    assert!(
+        out.get("multiValueHeaders").is_some(),
+        "REST answers carry multiValueHeaders"
+    );
 }
 
 #[api(GET "/whoami")]
@@ -134,9 +158,13 @@ async fn exact(method: Method, body: svless::body::Body) -> String {
 async fn rest_proxy_resource_is_routed_by_path_with_base64_body() {
     // The deployed API has one `/{proxy+}` resource; the app routes the rebuilt path itself.
     let app = App::new().route(exact);
-    let mut payload: Value = serde_json::from_slice(&fixture("apigw-v1-rest-proxy.json")).expect("JSON");
+    let mut payload: Value =
+        serde_json::from_slice(&fixture("apigw-v1-rest-proxy.json")).expect("JSON");
     let out = app
-        .dispatch(&serde_json::to_vec(&payload).expect("JSON"), svless_tests::lambda_context())
+        .dispatch(
+            &serde_json::to_vec(&payload).expect("JSON"),
+            svless_tests::lambda_context(),
+        )
         .await
         .expect("dispatches");
     let out: Value = serde_json::from_slice(&out).expect("JSON");
@@ -151,12 +179,18 @@ async fn rest_proxy_resource_is_routed_by_path_with_base64_body() {
     payload["headers"]["Content-Type"] = json!("application/json");
     payload["multiValueHeaders"]["Content-Type"] = json!(["application/json"]);
     let out = app
-        .dispatch(&serde_json::to_vec(&payload).expect("JSON"), svless_tests::lambda_context())
+        .dispatch(
+            &serde_json::to_vec(&payload).expect("JSON"),
+            svless_tests::lambda_context(),
+        )
         .await
         .expect("dispatches");
     let out: Value = serde_json::from_slice(&out).expect("JSON");
     let body: Value = serde_json::from_str(out["body"].as_str().expect("text")).expect("JSON");
-    assert_eq!(body, json!({"rest": "to/resource", "body": {"test": "body"}}));
+    assert_eq!(
+        body,
+        json!({"rest": "to/resource", "body": {"test": "body"}})
+    );
 }
 
 #[derive(serde::Deserialize)]
@@ -165,8 +199,15 @@ struct Multi {
 }
 
 #[api(GET "/my/path")]
-async fn multi(Query(q): Query<Multi>, headers: HeaderMap) -> ([(&'static str, &'static str); 2], Json<Value>) {
-    let header2: Vec<&str> = headers.get_all("header2").iter().filter_map(|v| v.to_str().ok()).collect();
+async fn multi(
+    Query(q): Query<Multi>,
+    headers: HeaderMap,
+) -> ([(&'static str, &'static str); 2], Json<Value>) {
+    let header2: Vec<&str> = headers
+        .get_all("header2")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
     (
         [("set-cookie", "a=1"), ("set-cookie", "b=2")],
         Json(json!({ "parameter1": q.parameter1, "header2": header2 })),
@@ -180,14 +221,34 @@ async fn rest_multi_value_headers_and_query_survive_both_ways() {
     let body: Value = serde_json::from_str(out["body"].as_str().expect("text")).expect("JSON");
     assert_eq!(body["parameter1"], json!(["value1", "value2"]));
     assert_eq!(body["header2"], json!(["value1", "value2"]));
-    assert_eq!(out["multiValueHeaders"]["set-cookie"], json!(["a=1", "b=2"]));
+    assert_eq!(
+        out["multiValueHeaders"]["set-cookie"],
+        json!(["a=1", "b=2"])
+    );
 }
 
 #[api(POST "/upload")]
-async fn upload(Query(q): Query<Value>, headers: HeaderMap, RawBody(body): RawBody) -> (HeaderMap, Vec<u8>) {
+async fn upload(
+    Query(q): Query<Value>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> (HeaderMap, Vec<u8>) {
     let mut out = HeaderMap::new();
-    out.insert("x-name", q["name"].as_str().unwrap_or("").parse().expect("a header value"));
-    out.insert("x-cookie", headers.get("cookie").cloned().unwrap_or_else(|| "none".parse().expect("a header value")));
+    out.insert(
+        "x-name",
+        q["name"]
+            .as_str()
+            .unwrap_or("")
+            .parse()
+            .expect("a header value"),
+    );
+    out.insert(
+        "x-cookie",
+        headers
+            .get("cookie")
+            .cloned()
+            .unwrap_or_else(|| "none".parse().expect("a header value")),
+    );
     (out, body.to_vec())
 }
 
@@ -203,9 +264,15 @@ async fn function_url_binary_body_comes_back_base64() {
 }
 
 #[api(GET "/lambda")]
-async fn alb_handler(uri: svless::http::Uri, headers: HeaderMap) -> ([(&'static str, &'static str); 2], String) {
+async fn alb_handler(
+    uri: svless::http::Uri,
+    headers: HeaderMap,
+) -> ([(&'static str, &'static str); 2], String) {
     let cookies = headers.get_all("cookie").iter().count();
-    ([("set-cookie", "x=1"), ("set-cookie", "y=2")], format!("{} {cookies}", uri.query().unwrap_or("")))
+    (
+        [("set-cookie", "x=1"), ("set-cookie", "y=2")],
+        format!("{} {cookies}", uri.query().unwrap_or("")),
+    )
 }
 
 #[tokio::test]
@@ -219,5 +286,8 @@ async fn alb_answers_in_the_header_mode_it_was_called_in() {
 
     let multi_value = dispatch(&app, "alb-multi-value.json").await;
     assert_eq!(multi_value["body"], "myKey=val1&myKey=val2 2");
-    assert_eq!(multi_value["multiValueHeaders"]["set-cookie"], json!(["x=1", "y=2"]));
+    assert_eq!(
+        multi_value["multiValueHeaders"]["set-cookie"],
+        json!(["x=1", "y=2"])
+    );
 }

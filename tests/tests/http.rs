@@ -40,11 +40,19 @@ async fn maybe(body: Option<Json<NewTodo>>) -> String {
 }
 
 fn app() -> App {
-    App::new().route(create).route(get_todo).route(new_form).route(panics).route(maybe)
+    App::new()
+        .route(create)
+        .route(get_todo)
+        .route(new_form)
+        .route(panics)
+        .route(maybe)
 }
 
 fn problem(response: &svless::testing::TestResponse) -> Value {
-    assert_eq!(response.header("content-type"), Some("application/problem+json"));
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/problem+json")
+    );
     response.json()
 }
 
@@ -58,34 +66,61 @@ async fn malformed_json_is_a_400_problem() {
     assert_eq!(response.status, 400);
     let p = problem(&response);
     assert_eq!(p["status"], 400);
-    assert!(p["detail"].as_str().is_some_and(|d| d.contains("not valid JSON")), "{p}");
-    assert!(p["instance"].as_str().is_some_and(|i| !i.is_empty()), "instance is the request id: {p}");
+    assert!(
+        p["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("not valid JSON")),
+        "{p}"
+    );
+    assert!(
+        p["instance"].as_str().is_some_and(|i| !i.is_empty()),
+        "instance is the request id: {p}"
+    );
 }
 
 #[tokio::test]
 async fn json_of_the_wrong_shape_names_the_field() {
-    let response = TestRequest::post("/todos").json(&json!({"title": "a", "tags": ["x", 3]})).send(&app()).await;
+    let response = TestRequest::post("/todos")
+        .json(&json!({"title": "a", "tags": ["x", 3]}))
+        .send(&app())
+        .await;
     assert_eq!(response.status, 422);
     assert_eq!(problem(&response)["field"], "tags[1]");
 
-    let response = TestRequest::post("/todos").json(&json!({"tags": []})).send(&app()).await;
+    let response = TestRequest::post("/todos")
+        .json(&json!({"tags": []}))
+        .send(&app())
+        .await;
     assert_eq!(response.status, 422);
-    assert!(problem(&response)["detail"].as_str().is_some_and(|d| d.contains("missing field `title`")));
+    assert!(
+        problem(&response)["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("missing field `title`"))
+    );
 }
 
 #[tokio::test]
 async fn a_body_that_is_not_json_is_415() {
-    let response = TestRequest::post("/todos").header("content-type", "text/plain").body("hi").send(&app()).await;
+    let response = TestRequest::post("/todos")
+        .header("content-type", "text/plain")
+        .body("hi")
+        .send(&app())
+        .await;
     assert_eq!(response.status, 415);
     assert_eq!(problem(&response)["status"], 415);
 }
 
 #[tokio::test]
 async fn created_json_round_trips() {
-    let response =
-        TestRequest::post("/todos").json(&json!({"title": "milk", "tags": ["shop"]})).send(&app()).await;
+    let response = TestRequest::post("/todos")
+        .json(&json!({"title": "milk", "tags": ["shop"]}))
+        .send(&app())
+        .await;
     assert_eq!(response.status, 201);
-    assert_eq!(response.json::<Value>(), json!({"title": "milk", "tags": ["shop"]}));
+    assert_eq!(
+        response.json::<Value>(),
+        json!({"title": "milk", "tags": ["shop"]})
+    );
 }
 
 #[tokio::test]
@@ -108,7 +143,10 @@ async fn head_is_answered_for_get_routes_without_a_body() {
     let response = TestRequest::new("HEAD", "/todos/3").send(&app()).await;
     assert_eq!(response.status, 200);
     assert!(response.body.is_empty());
-    assert_eq!(response.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
 }
 
 #[tokio::test]
@@ -120,8 +158,14 @@ async fn options_without_cors_lists_the_allowed_methods() {
 
 #[tokio::test]
 async fn static_segments_win_over_parameters() {
-    assert_eq!(TestRequest::get("/todos/new").send(&app()).await.text(), "form");
-    assert_eq!(TestRequest::get("/todos/5").send(&app()).await.text(), "todo 5");
+    assert_eq!(
+        TestRequest::get("/todos/new").send(&app()).await.text(),
+        "form"
+    );
+    assert_eq!(
+        TestRequest::get("/todos/5").send(&app()).await.text(),
+        "todo 5"
+    );
 }
 
 #[tokio::test]
@@ -144,14 +188,24 @@ async fn a_panicking_handler_gives_a_500_that_leaks_nothing_and_the_app_goes_on(
 
 #[tokio::test]
 async fn optional_body_is_none_when_absent_and_still_rejects_invalid_json() {
-    assert_eq!(TestRequest::get("/maybe").send(&app()).await.text(), "nothing");
-    let bad = TestRequest::get("/maybe").header("content-type", "application/json").body("{").send(&app()).await;
+    assert_eq!(
+        TestRequest::get("/maybe").send(&app()).await.text(),
+        "nothing"
+    );
+    let bad = TestRequest::get("/maybe")
+        .header("content-type", "application/json")
+        .body("{")
+        .send(&app())
+        .await;
     assert_eq!(bad.status, 400);
 }
 
 #[tokio::test]
 async fn named_stage_on_the_default_endpoint_is_stripped_before_matching() {
-    let response = TestRequest::get("/todos/9").stage("prod").send(&app()).await;
+    let response = TestRequest::get("/todos/9")
+        .stage("prod")
+        .send(&app())
+        .await;
     assert_eq!(response.status, 200, "{}", response.text());
     assert_eq!(response.text(), "todo 9");
 }
@@ -159,12 +213,19 @@ async fn named_stage_on_the_default_endpoint_is_stripped_before_matching() {
 #[tokio::test]
 async fn base_path_of_a_custom_domain_mapping_is_removed() {
     let app = app().base_path("/v1/");
-    assert_eq!(TestRequest::get("/v1/todos/2").send(&app).await.text(), "todo 2");
+    assert_eq!(
+        TestRequest::get("/v1/todos/2").send(&app).await.text(),
+        "todo 2"
+    );
 }
 
 #[tokio::test]
 async fn rest_v1_events_take_the_same_path() {
-    let response = TestRequest::post("/todos").v1().json(&json!({"title": "t", "tags": []})).send(&app()).await;
+    let response = TestRequest::post("/todos")
+        .v1()
+        .json(&json!({"title": "t", "tags": []}))
+        .send(&app())
+        .await;
     assert_eq!(response.status, 201);
     let response = TestRequest::get("/todos/x").v1().send(&app()).await;
     assert_eq!(response.status, 400);
@@ -185,8 +246,14 @@ async fn cors_preflight_is_answered_and_responses_are_decorated() {
         .send(&app)
         .await;
     assert_eq!(preflight.status, 204);
-    assert_eq!(preflight.header("access-control-allow-origin"), Some("https://app.example.com"));
-    assert_eq!(preflight.header("access-control-allow-methods"), Some("GET, POST"));
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+    assert_eq!(
+        preflight.header("access-control-allow-methods"),
+        Some("GET, POST")
+    );
     assert_eq!(preflight.header("access-control-max-age"), Some("600"));
 
     let refused = TestRequest::new("OPTIONS", "/todos")
@@ -196,9 +263,18 @@ async fn cors_preflight_is_answered_and_responses_are_decorated() {
         .await;
     assert_eq!(refused.status, 403);
 
-    let simple = TestRequest::get("/todos/1").header("origin", "https://app.example.com").send(&app).await;
-    assert_eq!(simple.header("access-control-allow-origin"), Some("https://app.example.com"));
-    let other = TestRequest::get("/todos/1").header("origin", "https://evil.example").send(&app).await;
+    let simple = TestRequest::get("/todos/1")
+        .header("origin", "https://app.example.com")
+        .send(&app)
+        .await;
+    assert_eq!(
+        simple.header("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+    let other = TestRequest::get("/todos/1")
+        .header("origin", "https://evil.example")
+        .send(&app)
+        .await;
     assert_eq!(other.header("access-control-allow-origin"), None);
 }
 
@@ -217,21 +293,34 @@ async fn layers_wrap_the_app_and_single_routes() {
     use tower::util::MapResponseLayer;
     let tag = |name: &'static str| {
         MapResponseLayer::new(move |mut r: Response| {
-            r.headers_mut().append("x-layer", name.parse().expect("a header value"));
+            r.headers_mut()
+                .append("x-layer", name.parse().expect("a header value"));
             r
         })
     };
-    let app = App::new().route_layer(get_todo, tag("route")).route(new_form).layer(tag("app"));
+    let app = App::new()
+        .route_layer(get_todo, tag("route"))
+        .route(new_form)
+        .layer(tag("app"));
     // HTTP API (2.0) responses carry one value per header: repeated values are joined in order.
     let layered = TestRequest::get("/todos/1").send(&app).await;
     assert_eq!(layered.header("x-layer"), Some("route, app"));
     let layered = TestRequest::get("/todos/1").v1().send(&app).await;
-    let layers: Vec<_> = layered.headers.get_all("x-layer").iter().filter_map(|v| v.to_str().ok()).collect();
+    let layers: Vec<_> = layered
+        .headers
+        .get_all("x-layer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
     assert_eq!(layers, ["route", "app"]);
     let plain = TestRequest::get("/todos/new").send(&app).await;
     assert_eq!(plain.headers.get_all("x-layer").iter().count(), 1);
     let missing = TestRequest::get("/missing").send(&app).await;
-    assert_eq!(missing.header("x-layer"), Some("app"), "app layers see 404s too");
+    assert_eq!(
+        missing.header("x-layer"),
+        Some("app"),
+        "app layers see 404s too"
+    );
 }
 
 #[tokio::test]
@@ -243,7 +332,9 @@ async fn a_failing_layer_becomes_a_500_problem() {
             fn(svless::Request) -> std::future::Ready<Result<Response, std::io::Error>>,
         >;
         fn layer(&self, _inner: S) -> Self::Service {
-            tower::service_fn(|_req| std::future::ready(Err(std::io::Error::other("the layer broke"))))
+            tower::service_fn(|_req| {
+                std::future::ready(Err(std::io::Error::other("the layer broke")))
+            })
         }
     }
     let app = app().layer(Refuse);
@@ -254,9 +345,15 @@ async fn a_failing_layer_becomes_a_500_problem() {
 
 #[tokio::test]
 async fn payloads_of_no_known_source_are_named_errors() {
-    let err = app().dispatch(br#"{"Records": []}"#, svless::Context::default()).await.expect_err("unknown");
+    let err = app()
+        .dispatch(br#"{"Records": []}"#, svless::Context::default())
+        .await
+        .expect_err("unknown");
     assert_eq!(err.error_type(), "Svless.UnknownEventSource");
-    let err = app().dispatch(b"{not json", svless::Context::default()).await.expect_err("malformed");
+    let err = app()
+        .dispatch(b"{not json", svless::Context::default())
+        .await
+        .expect_err("malformed");
     assert_eq!(err.error_type(), "Svless.MalformedEvent");
     let err = app()
         .dispatch(br#"{"version":"2.0","routeKey":"$default","rawPath":"/","requestContext":{"http":{"method":"GET"},"timeEpoch":0},"body":"!!","isBase64Encoded":true}"#, svless::Context::default())
@@ -269,7 +366,11 @@ async fn payloads_of_no_known_source_are_named_errors() {
 async fn user_error_enums_become_problems() {
     #[derive(Debug, svless::Problem)]
     enum TodoError {
-        #[problem(status = 404, title = "Todo not found", type = "https://example.com/probs/todo-not-found")]
+        #[problem(
+            status = 404,
+            title = "Todo not found",
+            type = "https://example.com/probs/todo-not-found"
+        )]
         Missing(u32),
         #[problem(status = 503)]
         Database(String),
@@ -299,5 +400,9 @@ async fn user_error_enums_become_problems() {
     assert_eq!(p["detail"], "no todo 3");
     let down = TestRequest::get("/things/2").send(&app).await;
     assert_eq!(down.status, 503);
-    assert!(!down.text().contains("10.0.0.1"), "5xx details are not sent: {}", down.text());
+    assert!(
+        !down.text().contains("10.0.0.1"),
+        "5xx details are not sent: {}",
+        down.text()
+    );
 }

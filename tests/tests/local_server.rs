@@ -12,18 +12,40 @@ struct Reply {
     body: Bytes,
 }
 
-async fn call(base: &str, method: &str, path: &str, content_type: Option<&str>, body: &str) -> Reply {
+async fn call(
+    base: &str,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: &str,
+) -> Reply {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let mut request = hyper::Request::builder().method(method).uri(format!("{base}{path}"));
+    let mut request = hyper::Request::builder()
+        .method(method)
+        .uri(format!("{base}{path}"));
     if let Some(ct) = content_type {
         request = request.header("content-type", ct);
     }
-    let request = request.body(Full::new(Bytes::from(body.to_owned()))).expect("a valid request");
-    let response = client.request(request).await.expect("the local server answers");
+    let request = request
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .expect("a valid request");
+    let response = client
+        .request(request)
+        .await
+        .expect("the local server answers");
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let body = response.into_body().collect().await.expect("a whole body").to_bytes();
-    Reply { status, headers, body }
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a whole body")
+        .to_bytes();
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn json_of(reply: &Reply) -> Value {
@@ -32,7 +54,9 @@ fn json_of(reply: &Reply) -> Value {
 
 #[tokio::test]
 async fn the_example_serves_real_http_and_shuts_down_cleanly() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
     let base = format!("http://{}", listener.local_addr().expect("an address"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(hello_api::app().serve_listener(listener, async {
@@ -43,19 +67,49 @@ async fn the_example_serves_real_http_and_shuts_down_cleanly() {
     assert_eq!(hello.status, 200);
     assert_eq!(json_of(&hello), json!({"message": "Hello, world!"}));
 
-    let created = call(&base, "POST", "/todos", Some("application/json"), r#"{"title":"buy milk"}"#).await;
+    let created = call(
+        &base,
+        "POST",
+        "/todos",
+        Some("application/json"),
+        r#"{"title":"buy milk"}"#,
+    )
+    .await;
     assert_eq!(created.status, 201);
-    assert_eq!(json_of(&created), json!({"id": 1, "title": "buy milk", "done": false}));
+    assert_eq!(
+        json_of(&created),
+        json!({"id": 1, "title": "buy milk", "done": false})
+    );
 
     let listed = call(&base, "GET", "/todos?done=false", None, "").await;
-    assert_eq!(json_of(&listed), json!([{"id": 1, "title": "buy milk", "done": false}]));
+    assert_eq!(
+        json_of(&listed),
+        json!([{"id": 1, "title": "buy milk", "done": false}])
+    );
 
-    let malformed = call(&base, "POST", "/todos", Some("application/json"), r#"{"title": 5}"#).await;
+    let malformed = call(
+        &base,
+        "POST",
+        "/todos",
+        Some("application/json"),
+        r#"{"title": 5}"#,
+    )
+    .await;
     assert_eq!(malformed.status, 422);
-    assert_eq!(malformed.headers["content-type"], "application/problem+json");
+    assert_eq!(
+        malformed.headers["content-type"],
+        "application/problem+json"
+    );
     assert_eq!(json_of(&malformed)["field"], "title");
 
-    let broken = call(&base, "POST", "/todos", Some("application/json"), r#"{"title": "#).await;
+    let broken = call(
+        &base,
+        "POST",
+        "/todos",
+        Some("application/json"),
+        r#"{"title": "#,
+    )
+    .await;
     assert_eq!(broken.status, 400);
 
     let missing = call(&base, "GET", "/todos/99", None, "").await;

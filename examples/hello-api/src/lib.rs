@@ -62,7 +62,9 @@ impl std::fmt::Display for TodoError {
 
 impl AppState {
     fn todos(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Todo>> {
-        self.todos.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.todos
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -74,15 +76,31 @@ pub async fn hello(Path(name): Path<String>) -> Json<serde_json::Value> {
 
 /// Lists todos, optionally only done or open ones.
 #[api(GET "/todos")]
-pub async fn list_todos(Query(filter): Query<Filter>, State(app): State<AppState>) -> Json<Vec<Todo>> {
+pub async fn list_todos(
+    Query(filter): Query<Filter>,
+    State(app): State<AppState>,
+) -> Json<Vec<Todo>> {
     let todos = app.todos();
-    Json(todos.values().filter(|t| filter.done.is_none_or(|d| t.done == d)).cloned().collect())
+    Json(
+        todos
+            .values()
+            .filter(|t| filter.done.is_none_or(|d| t.done == d))
+            .cloned()
+            .collect(),
+    )
 }
 
 /// Reads one todo.
 #[api(GET "/todos/{id}")]
-pub async fn get_todo(Path(id): Path<u64>, State(app): State<AppState>) -> Result<Json<Todo>, TodoError> {
-    app.todos().get(&id).cloned().map(Json).ok_or(TodoError::NotFound(id))
+pub async fn get_todo(
+    Path(id): Path<u64>,
+    State(app): State<AppState>,
+) -> Result<Json<Todo>, TodoError> {
+    app.todos()
+        .get(&id)
+        .cloned()
+        .map(Json)
+        .ok_or(TodoError::NotFound(id))
 }
 
 /// Creates a todo.
@@ -96,15 +114,25 @@ pub async fn create_todo(
     }
     let mut todos = app.todos();
     let id = todos.keys().next_back().map_or(1, |last| last + 1);
-    let todo = Todo { id, title: new.title, done: new.done };
+    let todo = Todo {
+        id,
+        title: new.title,
+        done: new.done,
+    };
     todos.insert(id, todo.clone());
     Ok((svless::http::StatusCode::CREATED, Json(todo)))
 }
 
 /// Deletes a todo.
 #[api(DELETE "/todos/{id}")]
-pub async fn delete_todo(Path(id): Path<u64>, State(app): State<AppState>) -> Result<(), TodoError> {
-    app.todos().remove(&id).map(|_| ()).ok_or(TodoError::NotFound(id))
+pub async fn delete_todo(
+    Path(id): Path<u64>,
+    State(app): State<AppState>,
+) -> Result<(), TodoError> {
+    app.todos()
+        .remove(&id)
+        .map(|_| ())
+        .ok_or(TodoError::NotFound(id))
 }
 
 /// The whole application.
@@ -114,7 +142,11 @@ pub fn app() -> App<AppState> {
         .cors(
             Cors::new()
                 .allow_origin("http://localhost:5173")
-                .allow_methods([svless::http::Method::GET, svless::http::Method::POST, svless::http::Method::DELETE])
+                .allow_methods([
+                    svless::http::Method::GET,
+                    svless::http::Method::POST,
+                    svless::http::Method::DELETE,
+                ])
                 .allow_headers(["content-type", "authorization"]),
         )
         .route(hello)

@@ -7,7 +7,9 @@ async fn main() -> Result<(), svless::BoxError> {
         return hello_api::app().run().await;
     }
     let port = match std::env::var("PORT") {
-        Ok(port) => port.parse::<u16>().map_err(|e| format!("PORT must be a port number: {e}"))?,
+        Ok(port) => port
+            .parse::<u16>()
+            .map_err(|e| format!("PORT must be a port number: {e}"))?,
         Err(_) => 3000,
     };
     hello_api::app().serve(([127, 0, 0, 1], port).into()).await

@@ -7,8 +7,11 @@ use crate::context::PayloadFormat;
 use aws_lambda_events::alb::AlbTargetGroupRequest;
 
 pub(crate) fn decode(payload: &[u8], mut ctx: Context) -> Result<(Request, Reply), DecodeError> {
-    let event: AlbTargetGroupRequest = serde_json::from_slice(payload)
-        .map_err(|source| DecodeError::Malformed { format: "Application Load Balancer", source })?;
+    let event: AlbTargetGroupRequest =
+        serde_json::from_slice(payload).map_err(|source| DecodeError::Malformed {
+            format: "Application Load Balancer",
+            source,
+        })?;
     let path = event.path.unwrap_or_else(|| "/".to_owned());
     let multi_value = !event.multi_value_headers.is_empty();
     let queries = if multi_value {
@@ -27,14 +30,24 @@ pub(crate) fn decode(payload: &[u8], mut ctx: Context) -> Result<(Request, Reply
         query.push_str(value);
     }
     let uri = build_uri(&path, &query)?;
-    let headers = if multi_value { event.multi_value_headers } else { event.headers };
+    let headers = if multi_value {
+        event.multi_value_headers
+    } else {
+        event.headers
+    };
     ctx.source_ip = headers
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
         .map(|v| v.trim().to_owned());
-    ctx.user_agent = headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    ctx.api_request_id = headers.get("x-amzn-trace-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    ctx.user_agent = headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    ctx.api_request_id = headers
+        .get("x-amzn-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     ctx.payload_format = PayloadFormat::Alb;
 
     let body = decode_body(event.body, event.is_base64_encoded)?;
@@ -43,6 +56,12 @@ pub(crate) fn decode(payload: &[u8], mut ctx: Context) -> Result<(Request, Reply
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
     request.extensions_mut().insert(ctx);
-    request.extensions_mut().insert(RouteHint { api_path: path, ..RouteHint::default() });
-    Ok((request, Reply { format: PayloadFormat::Alb, multi_value }))
+    request.extensions_mut().insert(RouteHint::default());
+    Ok((
+        request,
+        Reply {
+            format: PayloadFormat::Alb,
+            multi_value,
+        },
+    ))
 }

@@ -8,10 +8,16 @@ use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use percent_encoding::utf8_percent_encode;
 
 pub(crate) fn decode(payload: &[u8], mut ctx: Context) -> Result<(Request, Reply), DecodeError> {
-    let event: ApiGatewayProxyRequest = serde_json::from_slice(payload)
-        .map_err(|source| DecodeError::Malformed { format: "API Gateway REST API", source })?;
+    let event: ApiGatewayProxyRequest =
+        serde_json::from_slice(payload).map_err(|source| DecodeError::Malformed {
+            format: "API Gateway REST API",
+            source,
+        })?;
     let rc = event.request_context;
-    let path = event.path.or(rc.path.clone()).unwrap_or_else(|| "/".to_owned());
+    let path = event
+        .path
+        .or(rc.path.clone())
+        .unwrap_or_else(|| "/".to_owned());
 
     let queries = if event.multi_value_query_string_parameters.is_empty() {
         &event.query_string_parameters
@@ -34,7 +40,10 @@ pub(crate) fn decode(payload: &[u8], mut ctx: Context) -> Result<(Request, Reply
         .join("/");
     let uri = build_uri(&encoded_path, &query)?;
 
-    let mut hint = RouteHint { params: event.path_parameters, ..RouteHint::default() };
+    let mut hint = RouteHint {
+        params: event.path_parameters,
+        ..RouteHint::default()
+    };
     if let Some(resource) = event.resource.or(rc.resource_path.clone()) {
         hint.api_path = path_from_template(&resource, &hint.params).unwrap_or_default();
         hint.route = Some((event.http_method.as_str().to_owned(), resource));
@@ -65,5 +74,11 @@ pub(crate) fn decode(payload: &[u8], mut ctx: Context) -> Result<(Request, Reply
     *request.headers_mut() = headers;
     request.extensions_mut().insert(ctx);
     request.extensions_mut().insert(hint);
-    Ok((request, Reply { format: PayloadFormat::ApiGatewayV1, multi_value: true }))
+    Ok((
+        request,
+        Reply {
+            format: PayloadFormat::ApiGatewayV1,
+            multi_value: true,
+        },
+    ))
 }

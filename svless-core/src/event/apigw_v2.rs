@@ -9,30 +9,44 @@ use http::{HeaderValue, header};
 use serde_json::{Map, Value};
 
 pub(crate) fn decode(payload: &[u8], mut ctx: Context) -> Result<(Request, Reply), DecodeError> {
-    let event: ApiGatewayV2httpRequest = serde_json::from_slice(payload)
-        .map_err(|source| DecodeError::Malformed { format: "API Gateway HTTP API (2.0)", source })?;
+    let event: ApiGatewayV2httpRequest =
+        serde_json::from_slice(payload).map_err(|source| DecodeError::Malformed {
+            format: "API Gateway HTTP API (2.0)",
+            source,
+        })?;
     let rc = event.request_context;
-    let raw_path = event.raw_path.or(rc.http.path).unwrap_or_else(|| "/".to_owned());
+    let raw_path = event
+        .raw_path
+        .or(rc.http.path)
+        .unwrap_or_else(|| "/".to_owned());
     let query = event.raw_query_string.unwrap_or_default();
     let uri = build_uri(&raw_path, &query)?;
 
     let stage = rc.stage;
     let domain = rc.domain_name;
     let route_key = event.route_key.or(rc.route_key);
-    let mut hint = RouteHint { params: event.path_parameters, ..RouteHint::default() };
+    let mut hint = RouteHint {
+        params: event.path_parameters,
+        ..RouteHint::default()
+    };
     if let Some((method, template)) = route_key.as_deref().and_then(|k| k.split_once(' ')) {
         hint.route = Some((method.to_owned(), template.to_owned()));
         hint.api_path = path_from_template(template, &hint.params).unwrap_or_default();
     }
     if hint.api_path.is_empty() {
-        hint.api_path = strip_stage(&raw_path, stage.as_deref(), domain.as_deref()).to_owned();
+        // Left empty when the raw path is already API-relative: the router then reads the URI's.
+        let stripped = strip_stage(&raw_path, stage.as_deref(), domain.as_deref());
+        if stripped.len() != raw_path.len() {
+            hint.api_path = stripped.to_owned();
+        }
     }
 
     let mut headers = event.headers;
     if let Some(cookies) = event.cookies.filter(|c| !c.is_empty()) {
         let joined = cookies.join("; ");
-        let value = HeaderValue::try_from(joined)
-            .map_err(|_| DecodeError::InvalidRequest("a cookie holds bytes a header cannot".into()))?;
+        let value = HeaderValue::try_from(joined).map_err(|_| {
+            DecodeError::InvalidRequest("a cookie holds bytes a header cannot".into())
+        })?;
         headers.insert(header::COOKIE, value);
     }
 
@@ -40,15 +54,32 @@ pub(crate) fn decode(payload: &[u8], mut ctx: Context) -> Result<(Request, Reply
     if let Some(auth) = rc.authorizer {
         if let Some(jwt) = auth.jwt {
             let mut j = Map::new();
-            j.insert("claims".into(), Value::Object(jwt.claims.into_iter().map(|(k, v)| (k, Value::String(v))).collect()));
-            j.insert("scopes".into(), jwt.scopes.map(|s| Value::from(s)).unwrap_or(Value::Null));
+            j.insert(
+                "claims".into(),
+                Value::Object(
+                    jwt.claims
+                        .into_iter()
+                        .map(|(k, v)| (k, Value::String(v)))
+                        .collect(),
+                ),
+            );
+            j.insert(
+                "scopes".into(),
+                jwt.scopes.map(Value::from).unwrap_or(Value::Null),
+            );
             authorizer.insert("jwt".into(), Value::Object(j));
         }
         if !auth.fields.is_empty() {
-            authorizer.insert("lambda".into(), Value::Object(auth.fields.into_iter().collect()));
+            authorizer.insert(
+                "lambda".into(),
+                Value::Object(auth.fields.into_iter().collect()),
+            );
         }
         if let Some(iam) = auth.iam {
-            authorizer.insert("iam".into(), serde_json::to_value(iam).unwrap_or(Value::Null));
+            authorizer.insert(
+                "iam".into(),
+                serde_json::to_value(iam).unwrap_or(Value::Null),
+            );
         }
     }
     ctx.api_request_id = rc.request_id;
@@ -66,14 +97,24 @@ pub(crate) fn decode(payload: &[u8], mut ctx: Context) -> Result<(Request, Reply
     *request.headers_mut() = headers;
     request.extensions_mut().insert(ctx);
     request.extensions_mut().insert(hint);
-    Ok((request, Reply { format: PayloadFormat::ApiGatewayV2, multi_value: false }))
+    Ok((
+        request,
+        Reply {
+            format: PayloadFormat::ApiGatewayV2,
+            multi_value: false,
+        },
+    ))
 }
 
 /// Removes the stage from a raw path on the default `execute-api` endpoint of a named stage.
 ///
 /// Custom domains map stages through API mappings and send no stage in the path, and the
 /// `$default` stage has none either; only the default endpoint of a named stage adds it.
-pub(crate) fn strip_stage<'p>(raw_path: &'p str, stage: Option<&str>, domain: Option<&str>) -> &'p str {
+pub(crate) fn strip_stage<'p>(
+    raw_path: &'p str,
+    stage: Option<&str>,
+    domain: Option<&str>,
+) -> &'p str {
     let Some(stage) = stage.filter(|s| *s != "$default" && !s.is_empty()) else {
         return raw_path;
     };
@@ -81,7 +122,10 @@ pub(crate) fn strip_stage<'p>(raw_path: &'p str, stage: Option<&str>, domain: Op
     if !on_default_endpoint {
         return raw_path;
     }
-    match raw_path.strip_prefix('/').and_then(|p| p.strip_prefix(stage)) {
+    match raw_path
+        .strip_prefix('/')
+        .and_then(|p| p.strip_prefix(stage))
+    {
         Some("") => "/",
         Some(rest) if rest.starts_with('/') => rest,
         _ => raw_path,
@@ -97,8 +141,17 @@ mod tests {
         let default = Some("abc123.execute-api.us-east-1.amazonaws.com");
         assert_eq!(strip_stage("/prod/todos", Some("prod"), default), "/todos");
         assert_eq!(strip_stage("/prod", Some("prod"), default), "/");
-        assert_eq!(strip_stage("/production/x", Some("prod"), default), "/production/x");
-        assert_eq!(strip_stage("/prod/todos", Some("$default"), default), "/prod/todos");
-        assert_eq!(strip_stage("/prod/todos", Some("prod"), Some("api.example.com")), "/prod/todos");
+        assert_eq!(
+            strip_stage("/production/x", Some("prod"), default),
+            "/production/x"
+        );
+        assert_eq!(
+            strip_stage("/prod/todos", Some("$default"), default),
+            "/prod/todos"
+        );
+        assert_eq!(
+            strip_stage("/prod/todos", Some("prod"), Some("api.example.com")),
+            "/prod/todos"
+        );
     }
 }

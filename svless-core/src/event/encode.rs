@@ -10,22 +10,37 @@ use std::borrow::Cow;
 
 /// Whether a content type is text that API Gateway can carry without base64.
 fn is_text(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence.starts_with("text/")
-        || matches!(
-            essence.as_str(),
-            "application/json"
-                | "application/javascript"
-                | "application/xml"
-                | "application/x-www-form-urlencoded"
-                | "application/graphql"
-                | "image/svg+xml"
-        )
-        || essence.ends_with("+json")
-        || essence.ends_with("+xml")
+    let essence = value.split(';').next().unwrap_or("").trim();
+    let starts = |prefix: &str| {
+        essence
+            .get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+    };
+    let ends = |suffix: &str| {
+        essence.len() >= suffix.len()
+            && essence
+                .get(essence.len() - suffix.len()..)
+                .is_some_and(|p| p.eq_ignore_ascii_case(suffix))
+    };
+    starts("text/")
+        || [
+            "application/json",
+            "application/javascript",
+            "application/xml",
+            "application/x-www-form-urlencoded",
+            "application/graphql",
+            "image/svg+xml",
+        ]
+        .iter()
+        .any(|t| essence.eq_ignore_ascii_case(t))
+        || ends("+json")
+        || ends("+xml")
 }
 
 fn header_str(value: &http::HeaderValue) -> Cow<'_, str> {
@@ -103,7 +118,10 @@ pub(crate) fn encode(response: Response, reply: Reply) -> Vec<u8> {
     let bytes = body.as_bytes();
     let (body, is_base64_encoded) = match std::str::from_utf8(bytes) {
         Ok(text) if is_text(&parts.headers) || bytes.is_empty() => (Cow::Borrowed(text), false),
-        _ => (Cow::Owned(base64::engine::general_purpose::STANDARD.encode(bytes)), true),
+        _ => (
+            Cow::Owned(base64::engine::general_purpose::STANDARD.encode(bytes)),
+            true,
+        ),
     };
     let status = parts.status;
     let mut encoded = Encoded {
@@ -117,24 +135,42 @@ pub(crate) fn encode(response: Response, reply: Reply) -> Vec<u8> {
     };
     match reply.format {
         PayloadFormat::ApiGatewayV2 => {
-            encoded.headers = Some(SingleHeaders { headers: &parts.headers, skip_cookies: true });
-            let cookies: Vec<_> = parts.headers.get_all(header::SET_COOKIE).iter().map(header_str).collect();
+            encoded.headers = Some(SingleHeaders {
+                headers: &parts.headers,
+                skip_cookies: true,
+            });
+            let cookies: Vec<_> = parts
+                .headers
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .map(header_str)
+                .collect();
             encoded.cookies = Some(cookies);
         }
-        PayloadFormat::ApiGatewayV1 => encoded.multi_value_headers = Some(MultiHeaders(&parts.headers)),
+        PayloadFormat::ApiGatewayV1 => {
+            encoded.multi_value_headers = Some(MultiHeaders(&parts.headers))
+        }
         PayloadFormat::Alb => {
-            encoded.status_description =
-                Some(format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or("Unknown")));
+            encoded.status_description = Some(format!(
+                "{} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("Unknown")
+            ));
             if reply.multi_value {
                 encoded.multi_value_headers = Some(MultiHeaders(&parts.headers));
             } else {
-                encoded.headers = Some(SingleHeaders { headers: &parts.headers, skip_cookies: false });
+                encoded.headers = Some(SingleHeaders {
+                    headers: &parts.headers,
+                    skip_cookies: false,
+                });
             }
         }
     }
-    serde_json::to_vec(&encoded).unwrap_or_else(|_| {
-        br#"{"statusCode":500,"body":"","isBase64Encoded":false}"#.to_vec()
-    })
+    let mut out = Vec::with_capacity(encoded.body.len() + 256 + 64 * parts.headers.len());
+    match serde_json::to_writer(&mut out, &encoded) {
+        Ok(()) => out,
+        Err(_) => br#"{"statusCode":500,"body":"","isBase64Encoded":false}"#.to_vec(),
+    }
 }
 
 #[cfg(test)]
@@ -145,19 +181,29 @@ mod tests {
 
     fn response() -> Response {
         let mut r = Response::new(Body::from(vec![0u8, 159, 146, 150]));
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
-        r.headers_mut().append(header::SET_COOKIE, HeaderValue::from_static("a=1; Path=/"));
-        r.headers_mut().append(header::SET_COOKIE, HeaderValue::from_static("b=2"));
-        r.headers_mut().append("x-multi", HeaderValue::from_static("1"));
-        r.headers_mut().append("x-multi", HeaderValue::from_static("2"));
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+        r.headers_mut()
+            .append(header::SET_COOKIE, HeaderValue::from_static("a=1; Path=/"));
+        r.headers_mut()
+            .append(header::SET_COOKIE, HeaderValue::from_static("b=2"));
+        r.headers_mut()
+            .append("x-multi", HeaderValue::from_static("1"));
+        r.headers_mut()
+            .append("x-multi", HeaderValue::from_static("2"));
         r
     }
 
     #[test]
     fn v2_puts_cookies_apart_and_base64_encodes_binary() {
-        let out: serde_json::Value =
-            serde_json::from_slice(&encode(response(), Reply { format: PayloadFormat::ApiGatewayV2, multi_value: false }))
-                .unwrap();
+        let out: serde_json::Value = serde_json::from_slice(&encode(
+            response(),
+            Reply {
+                format: PayloadFormat::ApiGatewayV2,
+                multi_value: false,
+            },
+        ))
+        .unwrap();
         assert_eq!(out["cookies"], serde_json::json!(["a=1; Path=/", "b=2"]));
         assert_eq!(out["headers"]["x-multi"], "1, 2");
         assert!(out["headers"].get("set-cookie").is_none());
@@ -167,17 +213,31 @@ mod tests {
 
     #[test]
     fn v1_keeps_every_value_in_multi_value_headers() {
-        let out: serde_json::Value =
-            serde_json::from_slice(&encode(response(), Reply { format: PayloadFormat::ApiGatewayV1, multi_value: true }))
-                .unwrap();
-        assert_eq!(out["multiValueHeaders"]["set-cookie"], serde_json::json!(["a=1; Path=/", "b=2"]));
+        let out: serde_json::Value = serde_json::from_slice(&encode(
+            response(),
+            Reply {
+                format: PayloadFormat::ApiGatewayV1,
+                multi_value: true,
+            },
+        ))
+        .unwrap();
+        assert_eq!(
+            out["multiValueHeaders"]["set-cookie"],
+            serde_json::json!(["a=1; Path=/", "b=2"])
+        );
         assert!(out.get("headers").is_none());
     }
 
     #[test]
     fn alb_has_a_status_description() {
-        let out: serde_json::Value =
-            serde_json::from_slice(&encode(response(), Reply { format: PayloadFormat::Alb, multi_value: false })).unwrap();
+        let out: serde_json::Value = serde_json::from_slice(&encode(
+            response(),
+            Reply {
+                format: PayloadFormat::Alb,
+                multi_value: false,
+            },
+        ))
+        .unwrap();
         assert_eq!(out["statusDescription"], "200 OK");
     }
 }

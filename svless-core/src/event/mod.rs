@@ -13,7 +13,7 @@ use crate::Context;
 use crate::body::{Request, Response};
 use crate::context::PayloadFormat;
 use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use std::borrow::Cow;
 
 /// Why a payload could not be turned into a request.
@@ -30,7 +30,9 @@ pub enum DecodeError {
         source: serde_json::Error,
     },
     /// The payload is JSON but of no event source this app handles.
-    #[error("the payload is of no event source this app handles (expected an API Gateway REST or HTTP API, function URL or ALB request)")]
+    #[error(
+        "the payload is of no event source this app handles (expected an API Gateway REST or HTTP API, function URL or ALB request)"
+    )]
     UnknownSource,
     /// The request inside the payload is invalid (an unparsable path, bad base64 body, ...).
     #[error("the request is invalid: {0}")]
@@ -52,20 +54,83 @@ impl DecodeError {
     }
 }
 
-#[derive(Deserialize)]
-struct Probe<'a> {
-    #[serde(borrow, default)]
-    version: Option<Cow<'a, str>>,
-    #[serde(rename = "httpMethod", default)]
-    http_method: Option<IgnoredAny>,
-    #[serde(rename = "requestContext", default)]
-    request_context: Option<ProbeContext>,
-}
+/// Reads top-level members in order and stops as soon as one tells the format apart:
+/// `version` (HTTP APIs put it first), or `requestContext` (whose members differ per source).
+/// Only the prefix of the payload up to that member is read; the typed decode reads it all.
+struct Classify<'a>(&'a mut Option<PayloadFormat>);
 
+/// Members of `requestContext` that tell the sources apart.
 #[derive(Deserialize)]
 struct ProbeContext {
     #[serde(default)]
     elb: Option<IgnoredAny>,
+    #[serde(default)]
+    http: Option<IgnoredAny>,
+    #[serde(rename = "resourcePath", default)]
+    resource_path: Option<IgnoredAny>,
+    #[serde(rename = "httpMethod", default)]
+    http_method: Option<IgnoredAny>,
+}
+
+/// The sentinel that stops the probe once the format is known; never shown to anyone.
+const DECIDED: &str = "svless: payload format decided";
+
+impl<'de> DeserializeSeed<'de> for Classify<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Classify<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a Lambda event object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut http_method = false;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "version" => {
+                    let version: Cow<'de, str> = map.next_value()?;
+                    *self.0 = match version.as_ref() {
+                        "2.0" => Some(PayloadFormat::ApiGatewayV2),
+                        "1.0" => Some(PayloadFormat::ApiGatewayV1),
+                        _ => None,
+                    };
+                    return Err(de::Error::custom(DECIDED));
+                }
+                "requestContext" => {
+                    let ctx: Option<ProbeContext> = map.next_value()?;
+                    let Some(ctx) = ctx else { continue };
+                    *self.0 = if ctx.elb.is_some() {
+                        Some(PayloadFormat::Alb)
+                    } else if ctx.http.is_some() {
+                        Some(PayloadFormat::ApiGatewayV2)
+                    } else if ctx.resource_path.is_some() || ctx.http_method.is_some() {
+                        Some(PayloadFormat::ApiGatewayV1)
+                    } else {
+                        continue;
+                    };
+                    return Err(de::Error::custom(DECIDED));
+                }
+                "httpMethod" => {
+                    http_method = true;
+                    map.next_value::<IgnoredAny>()?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if http_method {
+            *self.0 = Some(PayloadFormat::ApiGatewayV1);
+        }
+        Ok(())
+    }
 }
 
 /// How to encode the response to a decoded request: the format it came in, and its options.
@@ -83,21 +148,26 @@ pub(crate) struct RouteHint {
     pub(crate) route: Option<(String, String)>,
     /// The path parameters API Gateway extracted.
     pub(crate) params: std::collections::HashMap<String, String>,
-    /// The path relative to the API (stage and base path removed), for matching.
+    /// The path relative to the API (stage and base path removed), for matching; empty when
+    /// the request URI's path is that path already.
     pub(crate) api_path: String,
 }
 
 /// Which format a payload is in, read from its distinguishing members only.
 pub(crate) fn classify(payload: &[u8]) -> Result<PayloadFormat, DecodeError> {
-    let probe: Probe<'_> = serde_json::from_slice(payload)
-        .map_err(|source| DecodeError::Malformed { format: "Lambda", source })?;
-    if probe.request_context.as_ref().is_some_and(|c| c.elb.is_some()) {
-        return Ok(PayloadFormat::Alb);
-    }
-    match probe.version.as_deref() {
-        Some("2.0") => Ok(PayloadFormat::ApiGatewayV2),
-        _ if probe.http_method.is_some() => Ok(PayloadFormat::ApiGatewayV1),
-        _ => Err(DecodeError::UnknownSource),
+    let mut format = None;
+    let mut de = serde_json::Deserializer::from_slice(payload);
+    let probed = Classify(&mut format).deserialize(&mut de);
+    match (format, probed) {
+        (Some(format), _) => Ok(format),
+        (None, Ok(())) => Err(DecodeError::UnknownSource),
+        (None, Err(source)) if source.to_string().starts_with(DECIDED) => {
+            Err(DecodeError::UnknownSource)
+        }
+        (None, Err(source)) => Err(DecodeError::Malformed {
+            format: "Lambda",
+            source,
+        }),
     }
 }
 
@@ -115,7 +185,10 @@ pub(crate) fn encode(response: Response, reply: Reply) -> Vec<u8> {
     encode::encode(response, reply)
 }
 
-pub(crate) fn decode_body(body: Option<String>, base64_encoded: bool) -> Result<crate::Body, DecodeError> {
+pub(crate) fn decode_body(
+    body: Option<String>,
+    base64_encoded: bool,
+) -> Result<crate::Body, DecodeError> {
     use base64::Engine as _;
     match body {
         None => Ok(crate::Body::empty()),
@@ -134,7 +207,9 @@ pub(crate) fn build_uri(path: &str, query: &str) -> Result<http::Uri, DecodeErro
     } else {
         http::Uri::try_from(format!("{path}?{query}"))
     };
-    uri.map_err(|e| DecodeError::InvalidRequest(format!("the path `{path}` is not a valid URI path: {e}")))
+    uri.map_err(|e| {
+        DecodeError::InvalidRequest(format!("the path `{path}` is not a valid URI path: {e}"))
+    })
 }
 
 /// Rebuilds the API-relative path from a route template and the parameters API Gateway extracted.
@@ -154,7 +229,11 @@ pub(crate) fn path_from_template(
                 None => (name, false),
             };
             let value = params.get(name)?;
-            let value = if greedy { value.trim_start_matches('/') } else { value.as_str() };
+            let value = if greedy {
+                value.trim_start_matches('/')
+            } else {
+                value.as_str()
+            };
             for (i, part) in value.split('/').enumerate() {
                 if i > 0 {
                     path.push('/');
@@ -186,7 +265,8 @@ pub(crate) const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTR
     .add(b'}');
 
 /// Characters escaped when a decoded query key or value is put back into a query string.
-pub(crate) const QUERY: &percent_encoding::AsciiSet = &SEGMENT.add(b'&').add(b'=').add(b'+').add(b';');
+pub(crate) const QUERY: &percent_encoding::AsciiSet =
+    &SEGMENT.add(b'&').add(b'=').add(b'+').add(b';');
 
 #[cfg(test)]
 mod tests {
@@ -194,26 +274,59 @@ mod tests {
 
     #[test]
     fn formats_are_told_apart_by_their_members() {
-        assert_eq!(classify(br#"{"version":"2.0","routeKey":"$default"}"#).unwrap(), PayloadFormat::ApiGatewayV2);
-        assert_eq!(classify(br#"{"httpMethod":"GET","resource":"/"}"#).unwrap(), PayloadFormat::ApiGatewayV1);
+        assert_eq!(
+            classify(br#"{"version":"2.0","routeKey":"$default"}"#).unwrap(),
+            PayloadFormat::ApiGatewayV2
+        );
+        assert_eq!(
+            classify(br#"{"httpMethod":"GET","resource":"/"}"#).unwrap(),
+            PayloadFormat::ApiGatewayV1
+        );
         assert_eq!(
             classify(br#"{"version":"1.0","httpMethod":"GET"}"#).unwrap(),
             PayloadFormat::ApiGatewayV1
         );
         assert_eq!(
-            classify(br#"{"httpMethod":"GET","requestContext":{"elb":{"targetGroupArn":"x"}}}"#).unwrap(),
+            classify(br#"{"httpMethod":"GET","requestContext":{"elb":{"targetGroupArn":"x"}}}"#)
+                .unwrap(),
             PayloadFormat::Alb
         );
-        assert!(matches!(classify(br#"{"Records":[]}"#), Err(DecodeError::UnknownSource)));
-        assert!(matches!(classify(b"not json"), Err(DecodeError::Malformed { .. })));
+        assert!(matches!(
+            classify(br#"{"Records":[]}"#),
+            Err(DecodeError::UnknownSource)
+        ));
+        assert!(matches!(
+            classify(br#"{"version":"0"}"#),
+            Err(DecodeError::UnknownSource)
+        ));
+        assert_eq!(
+            classify(br#"{"requestContext":{"http":{"method":"GET"}},"version":"x"}"#).unwrap(),
+            PayloadFormat::ApiGatewayV2
+        );
+        assert_eq!(
+            classify(br#"{"headers":{"version":"2.0"},"requestContext":{"resourcePath":"/"}}"#)
+                .unwrap(),
+            PayloadFormat::ApiGatewayV1,
+            "a header named version is not the payload's version"
+        );
+        assert!(matches!(
+            classify(b"not json"),
+            Err(DecodeError::Malformed { .. })
+        ));
     }
 
     #[test]
     fn path_is_rebuilt_from_template_and_parameters() {
-        let params = [("proxy".to_string(), "a b/c".to_string()), ("id".to_string(), "7".to_string())]
-            .into_iter()
-            .collect();
-        assert_eq!(path_from_template("/files/{id}/{proxy+}", &params).as_deref(), Some("/files/7/a%20b/c"));
+        let params = [
+            ("proxy".to_string(), "a b/c".to_string()),
+            ("id".to_string(), "7".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            path_from_template("/files/{id}/{proxy+}", &params).as_deref(),
+            Some("/files/7/a%20b/c")
+        );
         assert_eq!(path_from_template("/", &params).as_deref(), Some("/"));
         assert_eq!(path_from_template("/{missing}", &params), None);
     }

@@ -7,6 +7,10 @@ impl<S: Sync> FromRequestParts<S> for Context {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
-        Ok(parts.extensions.get::<Context>().cloned().unwrap_or_default())
+        Ok(parts
+            .extensions
+            .get::<Context>()
+            .cloned()
+            .unwrap_or_default())
     }
 }

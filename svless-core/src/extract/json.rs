@@ -52,17 +52,25 @@ where
     /// assert_eq!(err.to_problem().extensions["field"], "[1]");
     /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        // The common case pays for no path tracking; a failure is decoded again to name the field.
+        if let Ok(value) = serde_json::from_slice(bytes) {
+            return Ok(Json(value));
+        }
         let mut de = serde_json::Deserializer::from_slice(bytes);
-        let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
             let path = err.path().to_string();
             let inner = err.into_inner();
             let problem = match inner.classify() {
-                serde_json::error::Category::Data => {
-                    Error::unprocessable(format!("the JSON body does not match the expected shape: {inner}"))
-                }
+                serde_json::error::Category::Data => Error::unprocessable(format!(
+                    "the JSON body does not match the expected shape: {inner}"
+                )),
                 _ => Error::bad_request(format!("the request body is not valid JSON: {inner}")),
             };
-            if path == "." { problem } else { problem.with_extension("field", path) }
+            if path == "." {
+                problem
+            } else {
+                problem.with_extension("field", path)
+            }
         })?;
         de.end()
             .map_err(|e| Error::bad_request(format!("the request body is not valid JSON: {e}")))?;
@@ -96,9 +104,10 @@ impl<T: Serialize> IntoResponse for Json<T> {
         match serde_json::to_vec(&self.0) {
             Ok(bytes) => {
                 let mut response = Response::new(Body::from(bytes));
-                response
-                    .headers_mut()
-                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
                 response
             }
             Err(err) => Error::internal(err).into_response(),
@@ -112,11 +121,24 @@ mod tests {
 
     #[test]
     fn json_content_types_are_recognised() {
-        for ok in ["application/json", "application/json; charset=utf-8", "application/problem+json", "Application/JSON"] {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "application/problem+json",
+            "Application/JSON",
+        ] {
             assert!(is_json_content_type(&HeaderValue::from_static(ok)), "{ok}");
         }
-        for bad in ["text/plain", "application/jsonx", "json", "application/+json"] {
-            assert!(!is_json_content_type(&HeaderValue::from_static(bad)), "{bad}");
+        for bad in [
+            "text/plain",
+            "application/jsonx",
+            "json",
+            "application/+json",
+        ] {
+            assert!(
+                !is_json_content_type(&HeaderValue::from_static(bad)),
+                "{bad}"
+            );
         }
     }
 

@@ -94,7 +94,10 @@ pub trait FromRequest<S, M = ViaRequest>: Sized {
     type Rejection: IntoResponse;
 
     /// Extracts `Self` from the request.
-    fn from_request(req: Request, state: &S) -> impl Future<Output = Result<Self, Self::Rejection>> + Send;
+    fn from_request(
+        req: Request,
+        state: &S,
+    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send;
 }
 
 impl<S, T> FromRequest<S, ViaParts> for T

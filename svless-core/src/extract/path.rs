@@ -45,8 +45,15 @@ impl PathParams {
     /// let params = svless_core::extract::PathParams::from_pairs([("a", "1"), ("b", "2")]);
     /// assert_eq!(params.iter().count(), 2);
     /// ```
-    pub fn from_pairs<N: Into<Arc<str>>, V: Into<String>>(pairs: impl IntoIterator<Item = (N, V)>) -> Self {
-        Self(pairs.into_iter().map(|(n, v)| (n.into(), v.into())).collect())
+    pub fn from_pairs<N: Into<Arc<str>>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(n, v)| (n.into(), v.into()))
+                .collect(),
+        )
     }
 
     pub(crate) fn push(&mut self, name: Arc<str>, value: String) {
@@ -60,7 +67,10 @@ impl PathParams {
     /// assert_eq!(params.get("nope"), None);
     /// ```
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(n, _)| &**n == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The parameters as `(name, value)` pairs in template order.
@@ -84,13 +94,15 @@ impl<T: DeserializeOwned> Path<T> {
     /// assert_eq!(err.to_problem().extensions["field"], "id");
     /// ```
     pub fn from_params(params: &PathParams) -> Result<Self, Error> {
-        T::deserialize(ParamsDeserializer(&params.0)).map(Path).map_err(|err| {
-            let problem = Error::bad_request(err.message);
-            match err.field {
-                Some(field) => problem.with_extension("field", field),
-                None => problem,
-            }
-        })
+        T::deserialize(ParamsDeserializer(&params.0))
+            .map(Path)
+            .map_err(|err| {
+                let problem = Error::bad_request(err.message);
+                match err.field {
+                    Some(field) => problem.with_extension("field", field),
+                    None => problem,
+                }
+            })
     }
 }
 
@@ -121,7 +133,10 @@ impl std::error::Error for PathError {}
 
 impl de::Error for PathError {
     fn custom<M: fmt::Display>(msg: M) -> Self {
-        PathError { field: None, message: format!("invalid path parameters: {msg}") }
+        PathError {
+            field: None,
+            message: format!("invalid path parameters: {msg}"),
+        }
     }
 }
 
@@ -133,7 +148,10 @@ impl<'a> ParamsDeserializer<'a> {
             [(name, value)] => Ok(ValueDeserializer { name, value }),
             _ => Err(PathError {
                 field: None,
-                message: format!("expected one path parameter, the route has {}", self.0.len()),
+                message: format!(
+                    "expected one path parameter, the route has {}",
+                    self.0.len()
+                ),
             }),
         }
     }
@@ -157,7 +175,10 @@ impl<'de> de::Deserializer<'de> for ParamsDeserializer<'de> {
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, PathError> {
-        visitor.visit_map(ParamsMap { params: self.0.iter(), value: None })
+        visitor.visit_map(ParamsMap {
+            params: self.0.iter(),
+            value: None,
+        })
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -173,11 +194,18 @@ impl<'de> de::Deserializer<'de> for ParamsDeserializer<'de> {
         visitor.visit_seq(ParamsSeq(self.0.iter()))
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, PathError> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, PathError> {
         if len != self.0.len() {
             return Err(PathError {
                 field: None,
-                message: format!("expected a tuple of {} path parameters, found {len}", self.0.len()),
+                message: format!(
+                    "expected a tuple of {} path parameters, found {len}",
+                    self.0.len()
+                ),
             });
         }
         self.deserialize_seq(visitor)
@@ -217,7 +245,11 @@ impl<'de> de::Deserializer<'de> for ParamsDeserializer<'de> {
         deserialize_ignored_any
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, PathError> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, PathError> {
         visitor.visit_unit()
     }
 }
@@ -230,7 +262,10 @@ struct ParamsMap<'a> {
 impl<'de> de::MapAccess<'de> for ParamsMap<'de> {
     type Error = PathError;
 
-    fn next_key_seed<K: de::DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, PathError> {
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, PathError> {
         match self.params.next() {
             Some(pair) => {
                 self.value = Some(pair);
@@ -240,7 +275,10 @@ impl<'de> de::MapAccess<'de> for ParamsMap<'de> {
         }
     }
 
-    fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, PathError> {
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, PathError> {
         match self.value.take() {
             Some((name, value)) => seed.deserialize(ValueDeserializer { name, value }),
             None => Err(de::Error::custom("value without a key")),
@@ -253,9 +291,14 @@ struct ParamsSeq<'a>(std::slice::Iter<'a, (Arc<str>, String)>);
 impl<'de> de::SeqAccess<'de> for ParamsSeq<'de> {
     type Error = PathError;
 
-    fn next_element_seed<T: de::DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, PathError> {
+    fn next_element_seed<T: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, PathError> {
         match self.0.next() {
-            Some((name, value)) => seed.deserialize(ValueDeserializer { name, value }).map(Some),
+            Some((name, value)) => seed
+                .deserialize(ValueDeserializer { name, value })
+                .map(Some),
             None => Ok(None),
         }
     }
@@ -286,7 +329,10 @@ impl ValueDeserializer<'_> {
     fn error(&self, expected: &str) -> PathError {
         PathError {
             field: Some(self.name.to_owned()),
-            message: format!("path parameter `{}`: cannot parse `{}` as {expected}", self.name, self.value),
+            message: format!(
+                "path parameter `{}`: cannot parse `{}` as {expected}",
+                self.name, self.value
+            ),
         }
     }
 }
@@ -374,8 +420,17 @@ mod tests {
             id: u32,
         }
         let params = PathParams::from_pairs([("owner", "ann"), ("id", "7")]);
-        assert_eq!(Path::<Key>::from_params(&params).unwrap().0, Key { owner: "ann".into(), id: 7 });
-        assert_eq!(Path::<(String, u32)>::from_params(&params).unwrap().0, ("ann".into(), 7));
+        assert_eq!(
+            Path::<Key>::from_params(&params).unwrap().0,
+            Key {
+                owner: "ann".into(),
+                id: 7
+            }
+        );
+        assert_eq!(
+            Path::<(String, u32)>::from_params(&params).unwrap().0,
+            ("ann".into(), 7)
+        );
         let one = PathParams::from_pairs([("id", "42")]);
         assert_eq!(Path::<u64>::from_params(&one).unwrap().0, 42);
         assert_eq!(Path::<String>::from_params(&one).unwrap().0, "42");
@@ -398,8 +453,17 @@ mod tests {
             Done,
         }
         let params = PathParams::from_pairs([("status", "done")]);
-        assert_eq!(Path::<Status>::from_params(&params).unwrap().0, Status::Done);
+        assert_eq!(
+            Path::<Status>::from_params(&params).unwrap().0,
+            Status::Done
+        );
         let bad = PathParams::from_pairs([("status", "maybe")]);
-        assert_eq!(Path::<Status>::from_params(&bad).unwrap_err().to_problem().extensions["field"], "status");
+        assert_eq!(
+            Path::<Status>::from_params(&bad)
+                .unwrap_err()
+                .to_problem()
+                .extensions["field"],
+            "status"
+        );
     }
 }

@@ -33,11 +33,17 @@ impl<T: DeserializeOwned> Query<T> {
     /// ```
     pub fn from_query(query: &str) -> Result<Self, Error> {
         let de = serde_html_form::Deserializer::from_bytes(query.as_bytes());
-        serde_path_to_error::deserialize(de).map(Query).map_err(|err| {
-            let path = err.path().to_string();
-            let problem = Error::bad_request(format!("invalid query string: {}", err.inner()));
-            if path == "." { problem } else { problem.with_extension("field", path) }
-        })
+        serde_path_to_error::deserialize(de)
+            .map(Query)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                let problem = Error::bad_request(format!("invalid query string: {}", err.inner()));
+                if path == "." {
+                    problem
+                } else {
+                    problem.with_extension("field", path)
+                }
+            })
     }
 }
 

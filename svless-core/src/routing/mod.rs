@@ -10,14 +10,57 @@ pub use template::{Template, TemplateError};
 
 use crate::body::{Request, Response};
 use crate::extract::PathParams;
+use crate::handler::BoxFuture;
 use http::Method;
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::Arc;
 use template::Segment;
+use tower::ServiceExt as _;
 use tower::util::BoxCloneSyncService;
 
 /// A route's service: a handler bound to the app state, with its own layers.
 pub(crate) type RouteService = BoxCloneSyncService<Request, Response, Infallible>;
+
+/// A handler bound to the app state, called with one allocation (its boxed future).
+pub(crate) type DirectRoute = Arc<dyn Fn(Request) -> BoxFuture<Response> + Send + Sync>;
+
+/// What a route calls: a bare handler, or a `tower::Service` (a handler behind layers).
+#[derive(Clone)]
+pub(crate) enum RouteTarget {
+    Direct(DirectRoute),
+    Service(RouteService),
+}
+
+impl RouteTarget {
+    pub(crate) fn call(&self, request: Request) -> BoxFuture<Response> {
+        match self {
+            RouteTarget::Direct(handler) => handler(request),
+            RouteTarget::Service(service) => {
+                let future = service.clone().oneshot(request);
+                Box::pin(async move {
+                    match future.await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    }
+                })
+            }
+        }
+    }
+
+    /// The target as a `tower::Service`, for layers to wrap.
+    pub(crate) fn into_service(self) -> RouteService {
+        match self {
+            RouteTarget::Service(service) => service,
+            RouteTarget::Direct(handler) => {
+                BoxCloneSyncService::new(tower::service_fn(move |request| {
+                    let future = handler(request);
+                    async move { Ok::<_, Infallible>(future.await) }
+                }))
+            }
+        }
+    }
+}
 
 /// A method a route answers: one method, or any.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +112,7 @@ impl From<Method> for MethodFilter {
 pub(crate) struct RouteEntry {
     pub(crate) method: MethodFilter,
     pub(crate) template: Template,
-    pub(crate) service: RouteService,
+    pub(crate) target: RouteTarget,
 }
 
 #[derive(Default, Clone)]
@@ -87,7 +130,7 @@ struct Node {
 pub(crate) enum Found {
     Route { index: usize, params: PathParams },
     MethodNotAllowed { allow: Vec<Method> },
-    NotFound,
+    Nothing,
 }
 
 #[derive(Clone, Copy)]
@@ -131,14 +174,23 @@ impl Router {
                 }
             };
         }
-        if greedy { &mut node.greedy } else { &mut node.endpoints }.0.push(index);
-        self.by_template.entry(entry.template.as_str().to_owned()).or_default().push(index);
+        if greedy {
+            &mut node.greedy
+        } else {
+            &mut node.endpoints
+        }
+        .0
+        .push(index);
+        self.by_template
+            .entry(entry.template.as_str().to_owned())
+            .or_default()
+            .push(index);
         self.routes.push(entry);
         Ok(())
     }
 
-    pub(crate) fn service(&self, index: usize) -> RouteService {
-        self.routes[index].service.clone()
+    pub(crate) fn target(&self, index: usize) -> &RouteTarget {
+        &self.routes[index].target
     }
 
     fn pick(&self, endpoints: &[usize], method: &Method) -> Option<usize> {
@@ -191,10 +243,19 @@ impl Router {
     pub(crate) fn lookup(&self, method: &Method, path: &str) -> Found {
         let trimmed = path.strip_prefix('/').unwrap_or(path);
         let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
-        let segments: Vec<&str> = if trimmed.is_empty() { Vec::new() } else { trimmed.split('/').collect() };
+        let segments: Vec<&str> = if trimmed.is_empty() {
+            Vec::new()
+        } else {
+            trimmed.split('/').collect()
+        };
         let mut captures = Vec::new();
-        if let Some(index) = self.find(&self.root, &segments, 0, &mut captures, &mut |e| self.pick(&e.0, method)) {
-            return Found::Route { index, params: self.params(index, &segments, &captures) };
+        if let Some(index) = self.find(&self.root, &segments, 0, &mut captures, &mut |e| {
+            self.pick(&e.0, method)
+        }) {
+            return Found::Route {
+                index,
+                params: self.params(index, &segments, &captures),
+            };
         }
         let mut captures = Vec::new();
         let mut first = None;
@@ -207,8 +268,10 @@ impl Router {
             }
         });
         match first {
-            Some(endpoints) => Found::MethodNotAllowed { allow: self.allow(&endpoints) },
-            None => Found::NotFound,
+            Some(endpoints) => Found::MethodNotAllowed {
+                allow: self.allow(&endpoints),
+            },
+            None => Found::Nothing,
         }
     }
 
@@ -217,7 +280,11 @@ impl Router {
         for (name, capture) in self.routes[index].template.params().zip(captures) {
             let value = match *capture {
                 Capture::One(i) => decode(segments[i]),
-                Capture::Rest(i) => segments[i..].iter().map(|s| decode(s)).collect::<Vec<_>>().join("/"),
+                Capture::Rest(i) => segments[i..]
+                    .iter()
+                    .map(|s| decode(s))
+                    .collect::<Vec<_>>()
+                    .join("/"),
             };
             params.push(name.into(), value);
         }
@@ -242,19 +309,19 @@ impl Router {
         } else {
             segment
         };
-        if let Some(child) = node.statics.get(key) {
+        if let Some(child) = node.statics.get(key)
+            && let Some(found) = self.find(child, segments, at + 1, captures, accept)
+        {
+            return Some(found);
+        }
+        if let Some(child) = &node.param
+            && !segment.is_empty()
+        {
+            captures.push(Capture::One(at));
             if let Some(found) = self.find(child, segments, at + 1, captures, accept) {
                 return Some(found);
             }
-        }
-        if let Some(child) = &node.param {
-            if !segment.is_empty() {
-                captures.push(Capture::One(at));
-                if let Some(found) = self.find(child, segments, at + 1, captures, accept) {
-                    return Some(found);
-                }
-                captures.pop();
-            }
+            captures.pop();
         }
         if !node.greedy.0.is_empty() {
             captures.push(Capture::Rest(at));
@@ -268,7 +335,9 @@ impl Router {
 }
 
 fn decode(segment: &str) -> String {
-    percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -285,27 +354,43 @@ mod tests {
                 .insert(RouteEntry {
                     method: MethodFilter::parse(method).unwrap(),
                     template: Template::parse(template).unwrap(),
-                    service,
+                    target: RouteTarget::Service(service),
                 })
                 .unwrap();
         }
         router
     }
 
-    fn found(router: &Router, method: Method, path: &str) -> Option<(usize, Vec<(String, String)>)> {
+    fn found(
+        router: &Router,
+        method: Method,
+        path: &str,
+    ) -> Option<(usize, Vec<(String, String)>)> {
         match router.lookup(&method, path) {
-            Found::Route { index, params } => {
-                Some((index, params.iter().map(|(a, b)| (a.to_owned(), b.to_owned())).collect()))
-            }
+            Found::Route { index, params } => Some((
+                index,
+                params
+                    .iter()
+                    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                    .collect(),
+            )),
             _ => None,
         }
     }
 
     #[test]
     fn static_segments_win_over_parameters_and_backtracking_works() {
-        let r = router(&[("GET", "/todos/{id}"), ("GET", "/todos/new"), ("GET", "/todos/new/{x}"), ("GET", "/todos/{id}/done")]);
+        let r = router(&[
+            ("GET", "/todos/{id}"),
+            ("GET", "/todos/new"),
+            ("GET", "/todos/new/{x}"),
+            ("GET", "/todos/{id}/done"),
+        ]);
         assert_eq!(found(&r, Method::GET, "/todos/new").unwrap().0, 1);
-        assert_eq!(found(&r, Method::GET, "/todos/7").unwrap().1, [("id".into(), "7".into())]);
+        assert_eq!(
+            found(&r, Method::GET, "/todos/7").unwrap().1,
+            [("id".into(), "7".into())]
+        );
         assert_eq!(found(&r, Method::GET, "/todos/new/done").unwrap().0, 2);
         assert_eq!(found(&r, Method::GET, "/todos/5/done").unwrap().0, 3);
     }
@@ -323,11 +408,14 @@ mod tests {
         let r = router(&[("GET", "/a"), ("POST", "/a")]);
         match r.lookup(&Method::DELETE, "/a") {
             Found::MethodNotAllowed { allow } => {
-                assert_eq!(allow, [Method::GET, Method::HEAD, Method::OPTIONS, Method::POST]);
+                assert_eq!(
+                    allow,
+                    [Method::GET, Method::HEAD, Method::OPTIONS, Method::POST]
+                );
             }
             _ => panic!("expected 405"),
         }
-        assert!(matches!(r.lookup(&Method::GET, "/b"), Found::NotFound));
+        assert!(matches!(r.lookup(&Method::GET, "/b"), Found::Nothing));
         assert_eq!(found(&r, Method::HEAD, "/a").unwrap().0, 0);
     }
 
@@ -338,7 +426,11 @@ mod tests {
             Ok::<_, Infallible>(Response::new(crate::Body::empty()))
         }));
         let err = r
-            .insert(RouteEntry { method: MethodFilter::One(Method::GET), template: Template::parse("/a/{y}").unwrap(), service })
+            .insert(RouteEntry {
+                method: MethodFilter::One(Method::GET),
+                template: Template::parse("/a/{y}").unwrap(),
+                target: RouteTarget::Service(service),
+            })
             .unwrap_err();
         assert!(err.contains("registered twice"), "{err}");
     }

@@ -33,7 +33,9 @@ pub enum TemplateError {
     #[error("the route template `{0}` must start with `/`")]
     NoLeadingSlash(String),
     /// A `{` without its `}`, a `}` without its `{`, or braces inside a segment.
-    #[error("the route template `{0}` has unbalanced braces or a parameter that is not a whole segment")]
+    #[error(
+        "the route template `{0}` has unbalanced braces or a parameter that is not a whole segment"
+    )]
     Braces(String),
     /// A parameter with an empty or invalid name.
     #[error("the route template `{0}` has a parameter with an empty or invalid name")]
@@ -55,7 +57,10 @@ pub enum TemplateError {
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
 }
 
 impl Template {
@@ -70,7 +75,11 @@ impl Template {
             return Err(TemplateError::NoLeadingSlash(raw.to_owned()));
         };
         let mut segments = Vec::new();
-        let parts: Vec<&str> = if rest.is_empty() { Vec::new() } else { rest.split('/').collect() };
+        let parts: Vec<&str> = if rest.is_empty() {
+            Vec::new()
+        } else {
+            rest.split('/').collect()
+        };
         let count = parts.len();
         for (i, part) in parts.into_iter().enumerate() {
             if part.is_empty() {
@@ -96,8 +105,14 @@ impl Template {
             if !valid_name(name) {
                 return Err(TemplateError::BadName(raw.to_owned()));
             }
-            if segments.iter().any(|s| matches!(s, Segment::Param(n) | Segment::Greedy(n) if &**n == name)) {
-                return Err(TemplateError::Duplicate { template: raw.to_owned(), name: name.to_owned() });
+            if segments
+                .iter()
+                .any(|s| matches!(s, Segment::Param(n) | Segment::Greedy(n) if &**n == name))
+            {
+                return Err(TemplateError::Duplicate {
+                    template: raw.to_owned(),
+                    name: name.to_owned(),
+                });
             }
             if greedy {
                 if i + 1 != count {
@@ -108,7 +123,10 @@ impl Template {
                 segments.push(Segment::Param(name.into()));
             }
         }
-        Ok(Template { raw: raw.to_owned(), segments })
+        Ok(Template {
+            raw: raw.to_owned(),
+            segments,
+        })
     }
 
     /// The template as written.
@@ -164,14 +182,38 @@ mod tests {
 
     #[test]
     fn malformed_templates_are_refused() {
-        assert!(matches!(Template::parse("a/b"), Err(TemplateError::NoLeadingSlash(_))));
-        assert!(matches!(Template::parse("/a/{b"), Err(TemplateError::Braces(_))));
-        assert!(matches!(Template::parse("/a/b}"), Err(TemplateError::Braces(_))));
-        assert!(matches!(Template::parse("/a/x{b}"), Err(TemplateError::Braces(_))));
-        assert!(matches!(Template::parse("/a/{}"), Err(TemplateError::BadName(_))));
-        assert!(matches!(Template::parse("/{a}/{a}"), Err(TemplateError::Duplicate { .. })));
-        assert!(matches!(Template::parse("/{p+}/x"), Err(TemplateError::GreedyNotLast(_))));
-        assert!(matches!(Template::parse("/a//b"), Err(TemplateError::EmptySegment(_))));
+        assert!(matches!(
+            Template::parse("a/b"),
+            Err(TemplateError::NoLeadingSlash(_))
+        ));
+        assert!(matches!(
+            Template::parse("/a/{b"),
+            Err(TemplateError::Braces(_))
+        ));
+        assert!(matches!(
+            Template::parse("/a/b}"),
+            Err(TemplateError::Braces(_))
+        ));
+        assert!(matches!(
+            Template::parse("/a/x{b}"),
+            Err(TemplateError::Braces(_))
+        ));
+        assert!(matches!(
+            Template::parse("/a/{}"),
+            Err(TemplateError::BadName(_))
+        ));
+        assert!(matches!(
+            Template::parse("/{a}/{a}"),
+            Err(TemplateError::Duplicate { .. })
+        ));
+        assert!(matches!(
+            Template::parse("/{p+}/x"),
+            Err(TemplateError::GreedyNotLast(_))
+        ));
+        assert!(matches!(
+            Template::parse("/a//b"),
+            Err(TemplateError::EmptySegment(_))
+        ));
     }
 
     #[test]

@@ -1,0 +1,183 @@
+//! One HTTP invocation three ways, for the `invocation` benchmark and its tests: the same
+//! event, 50 routes, the same handler (path parameter + JSON body in, JSON out).
+//!
+//! - [`svless_app`]: svless, through `App::dispatch` (bytes in, bytes out).
+//! - [`lambda_http_axum`]: `lambda_http`'s adapter around an `axum` router, as `lambda_http::run` does it.
+//! - [`floor`]: a hand-written `lambda_runtime` handler: serde into `ApiGatewayV2httpRequest`,
+//!   routing by hand, the response built by hand.
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body as EventBody;
+use futures_util::FutureExt as _;
+use serde::{Deserialize, Serialize};
+use tower::Service as _;
+
+/// The number of routes each app has.
+pub const ROUTES: usize = 50;
+
+/// The body both ways: a todo.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Todo {
+    /// Its id, from the path.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Free text.
+    pub notes: String,
+}
+
+/// An HTTP API (2.0) event, `POST /todos/{id}` with a JSON body of about 1 KiB, routed by
+/// `$default`, with its members in the order API Gateway sends them (`version` first).
+pub fn event() -> Vec<u8> {
+    let todo = serde_json::json!({
+        "id": "ignored",
+        "title": "Write the benchmark",
+        "tags": (0..20).map(|i| format!("tag-{i}")).collect::<Vec<_>>(),
+        "notes": "x".repeat(720),
+    });
+    let body = serde_json::Value::String(todo.to_string());
+    format!(
+        r#"{{"version":"2.0","routeKey":"$default","rawPath":"/todos/abc-123","rawQueryString":"","headers":{{"accept":"application/json","content-length":"{len}","content-type":"application/json","host":"abcdef123.execute-api.us-east-1.amazonaws.com","user-agent":"bench/1.0","x-amzn-trace-id":"Root=1-5e6722a7-cc56xmpl46db7ae02d4da47e","x-forwarded-for":"203.0.113.7","x-forwarded-port":"443","x-forwarded-proto":"https"}},"requestContext":{{"accountId":"123456789012","apiId":"abcdef123","domainName":"abcdef123.execute-api.us-east-1.amazonaws.com","domainPrefix":"abcdef123","http":{{"method":"POST","path":"/todos/abc-123","protocol":"HTTP/1.1","sourceIp":"203.0.113.7","userAgent":"bench/1.0"}},"requestId":"JKJaXmPLvHcESHA=","routeKey":"$default","stage":"$default","time":"10/Mar/2021:19:44:38 +0000","timeEpoch":1615405478000}},"body":{body},"isBase64Encoded":false}}"#,
+        len = todo.to_string().len(),
+    )
+    .into_bytes()
+}
+
+fn other_path(i: usize) -> String {
+    format!("/r{i}/items/{{id}}")
+}
+
+// ---- svless ----
+
+/// The svless handler.
+#[svless::api(POST "/todos/{id}")]
+pub async fn svless_handler(
+    svless::Path(id): svless::Path<String>,
+    svless::Json(mut todo): svless::Json<Todo>,
+) -> svless::Json<Todo> {
+    todo.id = id;
+    svless::Json(todo)
+}
+
+async fn svless_other(svless::Path(id): svless::Path<String>) -> String {
+    id
+}
+
+/// The svless app: 49 other routes and the measured one.
+pub fn svless_app() -> svless::App {
+    let mut app = svless::App::new();
+    for i in 0..ROUTES - 1 {
+        app = app.route_fn("GET", &other_path(i), svless_other);
+    }
+    app.route(svless_handler)
+}
+
+/// One svless invocation, bytes to bytes.
+pub fn svless_invoke(app: &svless::App, payload: &[u8]) -> Vec<u8> {
+    app.dispatch(payload, svless::Context::default())
+        .now_or_never()
+        .and_then(Result::ok)
+        .unwrap_or_default()
+}
+
+// ---- lambda_http + axum ----
+
+async fn axum_handler(
+    axum::extract::Path(id): axum::extract::Path<String>,
+    axum::Json(mut todo): axum::Json<Todo>,
+) -> axum::Json<Todo> {
+    todo.id = id;
+    axum::Json(todo)
+}
+
+async fn axum_other(axum::extract::Path(id): axum::extract::Path<String>) -> String {
+    id
+}
+
+/// The axum router: the same 50 routes.
+pub fn axum_router() -> axum::Router {
+    let mut router = axum::Router::new();
+    for i in 0..ROUTES - 1 {
+        router = router.route(&other_path(i), axum::routing::get(axum_other));
+    }
+    router.route("/todos/{id}", axum::routing::post(axum_handler))
+}
+
+/// One invocation the way `lambda_http::run` makes it: decode `LambdaRequest`, adapt, call the
+/// router, transform the response, encode it.
+pub fn lambda_http_axum(router: &axum::Router, payload: &[u8]) -> Vec<u8> {
+    let Ok(request) = serde_json::from_slice::<lambda_http::request::LambdaRequest>(payload) else {
+        return Vec::new();
+    };
+    let mut adapter = lambda_http::Adapter::from(router.clone());
+    let event = lambda_runtime::LambdaEvent::new(request, lambda_runtime::Context::default());
+    match adapter.call(event).now_or_never() {
+        Some(Ok(response)) => serde_json::to_vec(&response).unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+// ---- the floor ----
+
+/// One invocation written by hand against `aws_lambda_events`: the least any framework can do.
+pub fn floor(payload: &[u8]) -> Vec<u8> {
+    let Ok(event) = serde_json::from_slice::<ApiGatewayV2httpRequest>(payload) else {
+        return Vec::new();
+    };
+    let path = event.raw_path.as_deref().unwrap_or("/");
+    let mut segments = path.trim_start_matches('/').split('/');
+    let mut response = ApiGatewayV2httpResponse::default();
+    let routed = match (segments.next(), segments.next(), segments.next()) {
+        (Some("todos"), Some(id), None)
+            if event.request_context.http.method == http::Method::POST =>
+        {
+            Some(id)
+        }
+        _ => None,
+    };
+    match (
+        routed,
+        event.body.as_deref().map(serde_json::from_str::<Todo>),
+    ) {
+        (Some(id), Some(Ok(mut todo))) => {
+            todo.id = id.to_owned();
+            response.status_code = 200;
+            response.headers.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
+            response.body = serde_json::to_string(&todo).ok().map(EventBody::Text);
+        }
+        _ => response.status_code = 404,
+    }
+    serde_json::to_vec(&response).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn todo_in(payload: &[u8]) -> Todo {
+        let out: serde_json::Value =
+            serde_json::from_slice(payload).expect("a JSON response payload");
+        assert_eq!(out["statusCode"], 200, "{out}");
+        serde_json::from_str(out["body"].as_str().expect("a text body")).expect("a todo")
+    }
+
+    #[test]
+    fn all_three_give_the_same_todo() {
+        let payload = event();
+        assert!(
+            payload.len() > 1024 + 512,
+            "a 1 KiB body inside a real-sized event"
+        );
+        let a = todo_in(&svless_invoke(&svless_app(), &payload));
+        let b = todo_in(&lambda_http_axum(&axum_router(), &payload));
+        let c = todo_in(&floor(&payload));
+        assert_eq!(a.id, "abc-123");
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+    }
+}
