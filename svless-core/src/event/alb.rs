@@ -1,6 +1,6 @@
 //! Application Load Balancer target groups.
 
-use super::{DecodeError, Reply, RouteHint, build_uri, decode_body};
+use super::{DecodeError, Parts, Reply, RouteHint, build_uri, decode_body, join_query};
 use crate::Context;
 use crate::body::Request;
 use crate::context::PayloadFormat;
@@ -20,15 +20,7 @@ pub(crate) fn decode(payload: &[u8], mut ctx: Context) -> Result<(Request, Reply
         &event.query_string_parameters
     };
     // The load balancer passes query keys and values as the client sent them, still encoded.
-    let mut query = String::new();
-    for (key, value) in queries.iter() {
-        if !query.is_empty() {
-            query.push('&');
-        }
-        query.push_str(key);
-        query.push('=');
-        query.push_str(value);
-    }
+    let query = join_query(queries.iter(), false);
     let uri = build_uri(&path, &query)?;
     let headers = if multi_value {
         event.multi_value_headers
@@ -50,13 +42,15 @@ pub(crate) fn decode(payload: &[u8], mut ctx: Context) -> Result<(Request, Reply
         .map(str::to_owned);
     ctx.payload_format = PayloadFormat::Alb;
 
-    let body = decode_body(event.body, event.is_base64_encoded)?;
-    let mut request = Request::new(body);
-    *request.method_mut() = event.http_method;
-    *request.uri_mut() = uri;
-    *request.headers_mut() = headers;
-    request.extensions_mut().insert(ctx);
-    request.extensions_mut().insert(RouteHint::default());
+    let request = Parts {
+        method: event.http_method,
+        uri,
+        headers,
+        body: decode_body(event.body, event.is_base64_encoded)?,
+        context: ctx,
+        hint: RouteHint::default(),
+    }
+    .into_request();
     Ok((
         request,
         Reply {

@@ -1,11 +1,12 @@
 //! API Gateway REST API proxy integrations (and HTTP API payload format 1.0).
 
-use super::{DecodeError, QUERY, Reply, RouteHint, build_uri, decode_body, path_from_template};
+use super::{
+    DecodeError, Parts, Reply, RouteHint, build_uri, decode_body, join_query, path_from_template,
+};
 use crate::Context;
 use crate::body::Request;
 use crate::context::PayloadFormat;
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
-use percent_encoding::utf8_percent_encode;
 
 pub(crate) fn decode(payload: &[u8], mut ctx: Context) -> Result<(Request, Reply), DecodeError> {
     let event: ApiGatewayProxyRequest =
@@ -24,18 +25,10 @@ pub(crate) fn decode(payload: &[u8], mut ctx: Context) -> Result<(Request, Reply
     } else {
         &event.multi_value_query_string_parameters
     };
-    let mut query = String::new();
-    for (key, value) in queries.iter() {
-        if !query.is_empty() {
-            query.push('&');
-        }
-        query.extend(utf8_percent_encode(key, QUERY));
-        query.push('=');
-        query.extend(utf8_percent_encode(value, QUERY));
-    }
+    let query = join_query(queries.iter(), true);
     let encoded_path: String = path
         .split('/')
-        .map(|s| utf8_percent_encode(s, super::SEGMENT).to_string())
+        .map(|s| percent_encoding::utf8_percent_encode(s, super::SEGMENT).to_string())
         .collect::<Vec<_>>()
         .join("/");
     let uri = build_uri(&encoded_path, &query)?;
@@ -67,13 +60,15 @@ pub(crate) fn decode(payload: &[u8], mut ctx: Context) -> Result<(Request, Reply
     ctx.authorizer = rc.authorizer.fields.into_iter().collect();
     ctx.payload_format = PayloadFormat::ApiGatewayV1;
 
-    let body = decode_body(event.body, event.is_base64_encoded)?;
-    let mut request = Request::new(body);
-    *request.method_mut() = event.http_method;
-    *request.uri_mut() = uri;
-    *request.headers_mut() = headers;
-    request.extensions_mut().insert(ctx);
-    request.extensions_mut().insert(hint);
+    let request = Parts {
+        method: event.http_method,
+        uri,
+        headers,
+        body: decode_body(event.body, event.is_base64_encoded)?,
+        context: ctx,
+        hint,
+    }
+    .into_request();
     Ok((
         request,
         Reply {

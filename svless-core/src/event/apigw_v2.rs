@@ -1,6 +1,6 @@
 //! API Gateway HTTP API payload format 2.0 (also Lambda function URLs).
 
-use super::{DecodeError, Reply, RouteHint, build_uri, decode_body, path_from_template};
+use super::{DecodeError, Parts, Reply, RouteHint, build_uri, decode_body, path_from_template};
 use crate::Context;
 use crate::body::Request;
 use crate::context::PayloadFormat;
@@ -90,13 +90,15 @@ pub(crate) fn decode(payload: &[u8], mut ctx: Context) -> Result<(Request, Reply
     ctx.authorizer = authorizer;
     ctx.payload_format = PayloadFormat::ApiGatewayV2;
 
-    let body = decode_body(event.body, event.is_base64_encoded)?;
-    let mut request = Request::new(body);
-    *request.method_mut() = rc.http.method;
-    *request.uri_mut() = uri;
-    *request.headers_mut() = headers;
-    request.extensions_mut().insert(ctx);
-    request.extensions_mut().insert(hint);
+    let request = Parts {
+        method: rc.http.method,
+        uri,
+        headers,
+        body: decode_body(event.body, event.is_base64_encoded)?,
+        context: ctx,
+        hint,
+    }
+    .into_request();
     Ok((
         request,
         Reply {

@@ -200,6 +200,52 @@ pub(crate) fn decode_body(
     }
 }
 
+/// The parts every HTTP source decodes into, assembled into one request.
+pub(crate) struct Parts {
+    pub(crate) method: http::Method,
+    pub(crate) uri: http::Uri,
+    pub(crate) headers: http::HeaderMap,
+    pub(crate) body: crate::Body,
+    pub(crate) context: Context,
+    pub(crate) hint: RouteHint,
+}
+
+impl Parts {
+    pub(crate) fn into_request(self) -> Request {
+        let mut request = Request::new(self.body);
+        *request.method_mut() = self.method;
+        *request.uri_mut() = self.uri;
+        *request.headers_mut() = self.headers;
+        request.extensions_mut().insert(self.context);
+        request.extensions_mut().insert(self.hint);
+        request
+    }
+}
+
+/// Joins query pairs into a query string; `encode` percent-encodes keys and values that
+/// arrive decoded (API Gateway), and leaves alone those that arrive encoded (the load balancer).
+pub(crate) fn join_query<'a>(
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+    encode: bool,
+) -> String {
+    let mut query = String::new();
+    for (key, value) in pairs {
+        if !query.is_empty() {
+            query.push('&');
+        }
+        if encode {
+            query.extend(percent_encoding::utf8_percent_encode(key, QUERY));
+            query.push('=');
+            query.extend(percent_encoding::utf8_percent_encode(value, QUERY));
+        } else {
+            query.push_str(key);
+            query.push('=');
+            query.push_str(value);
+        }
+    }
+    query
+}
+
 pub(crate) fn build_uri(path: &str, query: &str) -> Result<http::Uri, DecodeError> {
     let path = if path.is_empty() { "/" } else { path };
     let uri = if query.is_empty() {
