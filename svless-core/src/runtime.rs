@@ -119,8 +119,10 @@ async fn report_init_error(err: &(dyn std::error::Error + Send + Sync + 'static)
         return;
     };
     let client = lambda_runtime_api_client::PooledClient::builder().build();
-    if let Err(err) = client.call(request).await {
-        tracing::error!(error = %err, "could not report the init error to the Lambda Runtime API");
+    match tokio::time::timeout(Duration::from_secs(2), client.call(request)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(err)) => tracing::error!(error = %err, "could not report the init error to the Lambda Runtime API"),
+        Err(_) => tracing::error!("the Lambda Runtime API did not take the init error within 2 s"),
     }
 }
 
