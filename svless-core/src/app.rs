@@ -1,7 +1,7 @@
 //! The application: every handler, its state and configuration, and the one dispatch path.
 
 use crate::body::{Body, Request, Response};
-use crate::context::Context;
+use crate::context::{Context, PayloadFormat};
 use crate::cors::Cors;
 use crate::error::{BoxError, Error, Problem};
 use crate::event::{self, DecodeError, RouteHint};
@@ -45,6 +45,7 @@ pub struct App<S = ()> {
     router: Arc<Router>,
     cors: Option<Arc<Cors>>,
     base_path: Option<String>,
+    local_format: PayloadFormat,
     layers: Vec<LayerFn>,
     errors: Vec<String>,
     compiled: OnceLock<RouteService>,
@@ -83,6 +84,7 @@ impl App<()> {
             router: Arc::default(),
             cors: None,
             base_path: None,
+            local_format: PayloadFormat::ApiGatewayV2,
             layers: Vec::new(),
             errors: Vec::new(),
             compiled: OnceLock::new(),
@@ -104,6 +106,7 @@ impl App<()> {
             router: self.router,
             cors: self.cors,
             base_path: self.base_path,
+            local_format: self.local_format,
             layers: self.layers,
             errors: self.errors,
             compiled: OnceLock::new(),
@@ -250,6 +253,32 @@ impl<S: Send + Sync + 'static> App<S> {
         let trimmed = base_path.trim_end_matches('/');
         self.base_path = (!trimmed.is_empty()).then(|| trimmed.to_owned());
         self
+    }
+
+    /// The payload format [`App::serve`] turns local HTTP requests into: HTTP API events
+    /// (`PayloadFormat::ApiGatewayV2`, the default) or REST API events (`PayloadFormat::ApiGatewayV1`),
+    /// to run locally as the app runs behind its real API.
+    ///
+    /// ```
+    /// use svless_core::{App, PayloadFormat};
+    /// let app = App::new().local_format(PayloadFormat::ApiGatewayV1);
+    /// assert_eq!(app.local_payload_format(), PayloadFormat::ApiGatewayV1);
+    /// ```
+    pub fn local_format(mut self, format: PayloadFormat) -> Self {
+        self.local_format = match format {
+            PayloadFormat::ApiGatewayV1 => PayloadFormat::ApiGatewayV1,
+            _ => PayloadFormat::ApiGatewayV2,
+        };
+        self
+    }
+
+    /// The payload format of local runs; see [`App::local_format`].
+    ///
+    /// ```
+    /// assert_eq!(svless_core::App::new().local_payload_format(), svless_core::PayloadFormat::ApiGatewayV2);
+    /// ```
+    pub fn local_payload_format(&self) -> PayloadFormat {
+        self.local_format
     }
 
     /// Checks what was registered: bad templates, duplicate routes, unknown methods.

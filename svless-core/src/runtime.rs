@@ -121,7 +121,9 @@ async fn report_init_error(err: &(dyn std::error::Error + Send + Sync + 'static)
     let client = lambda_runtime_api_client::PooledClient::builder().build();
     match tokio::time::timeout(Duration::from_secs(2), client.call(request)).await {
         Ok(Ok(_)) => {}
-        Ok(Err(err)) => tracing::error!(error = %err, "could not report the init error to the Lambda Runtime API"),
+        Ok(Err(err)) => {
+            tracing::error!(error = %err, "could not report the init error to the Lambda Runtime API")
+        }
         Err(_) => tracing::error!("the Lambda Runtime API did not take the init error within 2 s"),
     }
 }

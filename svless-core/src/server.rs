@@ -2,7 +2,7 @@
 //! [`App::dispatch`], real HTTP out.
 
 use crate::app::App;
-use crate::context::Context;
+use crate::context::{Context, PayloadFormat};
 use crate::error::BoxError;
 use crate::testing::{TestRequest, TestResponse};
 use bytes::Bytes;
@@ -23,8 +23,8 @@ const MAX_BODY: usize = 10 * 1024 * 1024;
 impl<S: Send + Sync + 'static> App<S> {
     /// Serves the app over HTTP on `addr` until Ctrl-C, then lets open requests finish.
     ///
-    /// Each request becomes an API Gateway HTTP API (2.0) event and takes the same path
-    /// through [`App::dispatch`] as on Lambda.
+    /// Each request becomes an API Gateway HTTP API (2.0) event — or a REST API event, see
+    /// [`App::local_format`] — and takes the same path through [`App::dispatch`] as on Lambda.
     ///
     /// ```no_run
     /// # async fn doc() -> Result<(), svless_core::BoxError> {
@@ -117,8 +117,16 @@ async fn handle<S: Send + Sync + 'static>(
             event = event.header(name.as_str(), value);
         }
     }
-    let mut event = event.to_v2_event();
-    event["requestContext"]["http"]["sourceIp"] = serde_json::Value::String(peer.ip().to_string());
+    let peer_ip = serde_json::Value::String(peer.ip().to_string());
+    let event = if app.local_payload_format() == PayloadFormat::ApiGatewayV1 {
+        let mut event = event.to_v1_event();
+        event["requestContext"]["identity"]["sourceIp"] = peer_ip;
+        event
+    } else {
+        let mut event = event.to_v2_event();
+        event["requestContext"]["http"]["sourceIp"] = peer_ip;
+        event
+    };
     let payload = serde_json::to_vec(&event).unwrap_or_default();
     let out = match app.dispatch(&payload, Context::local()).await {
         Ok(out) => out,

@@ -133,3 +133,34 @@ async fn the_example_serves_real_http_and_shuts_down_cleanly() {
         .expect("the server task did not panic");
     assert!(result.is_ok(), "{result:?}");
 }
+
+#[tokio::test]
+async fn the_local_server_can_speak_rest_api_events() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = hello_api::app().local_format(svless::PayloadFormat::ApiGatewayV1);
+    let server = tokio::spawn(app.serve_listener(listener, async {
+        let _ = stopped.await;
+    }));
+    let created = call(
+        &base,
+        "POST",
+        "/todos",
+        Some("application/json"),
+        r#"{"title":"rest"}"#,
+    )
+    .await;
+    assert_eq!(created.status, 201);
+    let filtered = call(&base, "GET", "/todos?done=true", None, "").await;
+    assert_eq!(json_of(&filtered), json!([]));
+    let repeated = call(&base, "GET", "/todos?done=true&done=false", None, "").await;
+    assert_eq!(repeated.status, 400, "one `done` is expected, not two");
+    let greeting = call(&base, "GET", "/hello/a%20b", None, "").await;
+    assert_eq!(json_of(&greeting), json!({"message": "Hello, a b!"}));
+    stop.send(()).expect("the server is still running");
+    let result = server.await.expect("the server task did not panic");
+    assert!(result.is_ok(), "{result:?}");
+}

@@ -11,10 +11,15 @@ async fn list() -> &'static str {
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     if std::env::var("SVLESS_FAIL").as_deref() == Ok("build") {
-        return App::new().route_fn("GET", "/todos", list).route_fn("GET", "/todos", list).run().await;
+        return App::new()
+            .route_fn("GET", "/todos", list)
+            .route_fn("GET", "/todos", list)
+            .run()
+            .await;
     }
     run_with(async {
-        let table = std::env::var("TODO_TABLE").map_err(|e| InitError::new("Config.MissingTable", e))?;
+        let table =
+            std::env::var("TODO_TABLE").map_err(|e| InitError::new("Config.MissingTable", e))?;
         Ok::<_, InitError>(App::new().state(table))
     })
     .await
