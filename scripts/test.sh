@@ -23,8 +23,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
-echo "==> cargo test"
-cargo test --workspace --locked
-
 echo "==> cargo bench --no-run"
 cargo bench --workspace --no-run --locked
+
+echo "==> cargo test"
+cargo test --workspace --locked

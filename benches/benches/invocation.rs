@@ -4,7 +4,9 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
-use svless_benches::{axum_router, event, floor, lambda_http_axum, svless_app, svless_invoke};
+use svless_benches::{
+    axum_router, event, floor, lambda_http_axum, svless_app, svless_app_with, svless_invoke,
+};
 
 fn invocation(c: &mut Criterion) {
     let payload = event();
@@ -23,5 +25,19 @@ fn invocation(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, invocation);
+/// The same invocation in apps of 5, 50 and 500 routes: the route lookup walks path segments,
+/// so the time should not grow with the number of routes.
+fn route_count(c: &mut Criterion) {
+    let payload = event();
+    let mut group = c.benchmark_group("routes");
+    for routes in [5, 50, 500] {
+        let app = svless_app_with(routes);
+        group.bench_function(format!("svless/{routes}"), |b| {
+            b.iter(|| svless_invoke(&app, black_box(&payload)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, invocation, route_count);
 criterion_main!(benches);

@@ -67,8 +67,13 @@ async fn svless_other(svless::Path(id): svless::Path<String>) -> String {
 
 /// The svless app: 49 other routes and the measured one.
 pub fn svless_app() -> svless::App {
+    svless_app_with(ROUTES)
+}
+
+/// The svless app with `routes - 1` other routes beside the measured one.
+pub fn svless_app_with(routes: usize) -> svless::App {
     let mut app = svless::App::new();
-    for i in 0..ROUTES - 1 {
+    for i in 0..routes.saturating_sub(1) {
         app = app.route_fn("GET", &other_path(i), svless_other);
     }
     app.route(svless_handler)
