@@ -4,12 +4,15 @@ use crate::body::{Body, Request, Response};
 use crate::context::{Context, PayloadFormat};
 use crate::cors::Cors;
 use crate::error::{BoxError, Error, Problem};
-use crate::event::{self, DecodeError, RouteHint};
+use crate::event::{self, Kind, RouteHint};
 use crate::handler::{BoxFuture, Endpoint, FromRequestArgs, Handler};
+use crate::invocation::Invocation;
+use crate::named_error::NamedError;
 use crate::response::IntoResponse;
 use crate::routing::{
     Found, MethodFilter, RouteEntry, RouteService, RouteTarget, Router, Template,
 };
+use crate::source::{Sources, Subscribe, dynamodb, eventbridge, s3, sqs};
 use futures_util::FutureExt as _;
 use http::{HeaderValue, Method, StatusCode, header};
 use std::convert::Infallible;
@@ -49,6 +52,7 @@ pub struct App<S = ()> {
     layers: Vec<LayerFn>,
     errors: Vec<String>,
     compiled: OnceLock<RouteService>,
+    sources: Sources<S>,
 }
 
 impl Default for App<()> {
@@ -88,6 +92,7 @@ impl App<()> {
             layers: Vec::new(),
             errors: Vec::new(),
             compiled: OnceLock::new(),
+            sources: Sources::default(),
         }
     }
 
@@ -110,6 +115,7 @@ impl App<()> {
             layers: self.layers,
             errors: self.errors,
             compiled: OnceLock::new(),
+            sources: self.sources.with_state(),
         }
     }
 }
@@ -205,6 +211,30 @@ impl<S: Send + Sync + 'static> App<S> {
         T::Future: Send + 'static,
     {
         self.add(method, path, RouteTarget::Service(erase(service)))
+    }
+
+    /// Adds an event handler declared with `#[svless::s3]`, `#[svless::dynamodb_stream]`,
+    /// `#[svless::sqs]` or `#[svless::event]`.
+    ///
+    /// ```
+    /// use svless_core::App;
+    /// use svless_core::source::{Sources, Subscribe, sqs};
+    ///
+    /// struct PrintJobs;
+    /// impl<S: Send + Sync + 'static> Subscribe<S> for PrintJobs {
+    ///     fn subscribe(self, sources: &mut Sources<S>) {
+    ///         sqs::subscribe(sources, |message: sqs::Message<String>, _invocation| async move {
+    ///             println!("{}", message.body);
+    ///             Ok(())
+    ///         });
+    ///     }
+    /// }
+    ///
+    /// let app = App::new().on(PrintJobs);
+    /// ```
+    pub fn on<H: Subscribe<S>>(mut self, handler: H) -> Self {
+        handler.subscribe(&mut self.sources);
+        self
     }
 
     /// Wraps the whole app (every route, the 404 and 405 answers) in a `tower::Layer`.
@@ -403,10 +433,93 @@ impl<S: Send + Sync + 'static> App<S> {
     /// assert_eq!(out["body"], "hello");
     /// # }
     /// ```
-    pub async fn dispatch(&self, payload: &[u8], lambda: Context) -> Result<Vec<u8>, DecodeError> {
-        let (request, reply) = event::decode(payload, lambda)?;
-        let response = self.handle(request).await;
-        Ok(event::encode(response, reply))
+    pub async fn dispatch(&self, payload: &[u8], lambda: Context) -> Result<Vec<u8>, NamedError> {
+        match event::classify(payload)? {
+            Kind::Http(format) => {
+                let (request, reply) = event::decode(payload, format, lambda)?;
+                let response = self.handle(request).await;
+                Ok(event::encode(response, reply))
+            }
+            kind => self.dispatch_event(kind, payload, lambda).await,
+        }
+    }
+
+    /// Runs a record batch or event through the handlers of its source.
+    async fn dispatch_event(
+        &self,
+        kind: Kind,
+        payload: &[u8],
+        lambda: Context,
+    ) -> Result<Vec<u8>, NamedError> {
+        let invocation = Invocation::new(self.state.clone(), lambda);
+        let sources = &self.sources;
+        let unhandled = |what: &str| {
+            NamedError::new(
+                "Svless.UnhandledEvent",
+                format!("the app has no handler for {what}; register one with `App::on`"),
+            )
+        };
+        match kind {
+            Kind::S3 => {
+                if sources.s3.is_empty() {
+                    return Err(unhandled("S3 notifications"));
+                }
+                s3::run(&sources.s3, s3::decode(payload)?, &invocation).await?;
+                Ok(b"null".to_vec())
+            }
+            Kind::DynamoDb => {
+                if sources.dynamodb.is_empty() {
+                    return Err(unhandled("DynamoDB stream records"));
+                }
+                let failed = dynamodb::run(&sources.dynamodb, payload, &invocation).await?;
+                Ok(batch_response(failed.iter()))
+            }
+            Kind::Sqs => {
+                if sources.sqs.is_empty() {
+                    return Err(unhandled("SQS messages"));
+                }
+                let failed = sqs::run(&sources.sqs, payload, &invocation).await?;
+                Ok(batch_response(failed.iter()))
+            }
+            Kind::EventBridge => {
+                let envelope: eventbridge::Envelope =
+                    serde_json::from_slice(payload).map_err(|e| {
+                        NamedError::new(
+                            "Svless.MalformedEvent",
+                            format!("the EventBridge event is malformed: {e}"),
+                        )
+                    })?;
+                if envelope.source == "aws.s3" && !sources.s3.is_empty() {
+                    let region = envelope.region.clone();
+                    if let Some(object) = s3::from_eventbridge(
+                        &envelope.detail_type,
+                        &envelope.detail,
+                        envelope.time,
+                        region,
+                    ) {
+                        s3::run(&sources.s3, vec![object], &invocation).await?;
+                        return Ok(b"null".to_vec());
+                    }
+                }
+                let matching: Vec<_> = sources
+                    .eventbridge
+                    .iter()
+                    .filter(|s| s.matches(&envelope))
+                    .collect();
+                if matching.is_empty() {
+                    return Err(unhandled(&format!(
+                        "EventBridge events of source `{}` and detail-type `{}`",
+                        envelope.source, envelope.detail_type
+                    )));
+                }
+                let payload: Arc<[u8]> = Arc::from(payload);
+                for subscription in matching {
+                    (subscription.handler)(payload.clone(), invocation.clone()).await?;
+                }
+                Ok(b"null".to_vec())
+            }
+            Kind::Http(_) => Err(unhandled("this HTTP request")),
+        }
     }
 
     /// Handles one HTTP request: CORS preflight, layers, routing, the handler, problem details.
@@ -479,6 +592,14 @@ impl<S: Send + Sync + 'static> App<S> {
             app: Arc::new(self),
         }
     }
+}
+
+/// A partial batch response: the items Lambda should retry.
+fn batch_response<'a>(failed: impl Iterator<Item = &'a String>) -> Vec<u8> {
+    let items: Vec<serde_json::Value> = failed
+        .map(|id| serde_json::json!({ "itemIdentifier": id }))
+        .collect();
+    serde_json::to_vec(&serde_json::json!({ "batchItemFailures": items })).unwrap_or_default()
 }
 
 fn fill_instance(response: &mut Response, trace_id: Option<&str>) {

@@ -8,10 +8,13 @@ pub mod error;
 pub mod event;
 pub mod extract;
 pub mod handler;
+pub mod invocation;
+pub mod named_error;
 pub mod response;
 pub mod routing;
 pub mod runtime;
 pub mod server;
+pub mod source;
 pub mod testing;
 
 pub use app::{App, AppService, BuildError};
@@ -21,6 +24,7 @@ pub use cors::Cors;
 pub use error::{BoxError, Error, IntoProblem, Problem};
 pub use extract::{FromRef, Json, Path, Query, State};
 pub use handler::{Endpoint, Handler};
+pub use named_error::{IntoNamedError, IntoOutcome, NamedError};
 pub use response::{Html, IntoResponse};
 
 pub use http;

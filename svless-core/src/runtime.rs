@@ -195,7 +195,7 @@ where
                 }
                 Err(err) => Err(Diagnostic {
                     error_type: err.error_type().into(),
-                    error_message: err.to_string(),
+                    error_message: err.message().into(),
                 }),
             }
         }

@@ -16,7 +16,7 @@
 
 use crate::app::App;
 use crate::context::{Context, PayloadFormat};
-use crate::event::DecodeError;
+use crate::named_error::NamedError;
 use base64::Engine as _;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde::Deserialize;
@@ -412,7 +412,7 @@ impl TestRequest {
     pub async fn try_send<S: Send + Sync + 'static>(
         self,
         app: &App<S>,
-    ) -> Result<TestResponse, DecodeError> {
+    ) -> Result<TestResponse, NamedError> {
         let event = match self.format {
             PayloadFormat::ApiGatewayV1 => self.to_v1_event(),
             _ => self.to_v2_event(),

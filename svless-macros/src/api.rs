@@ -255,27 +255,14 @@ fn expand_fn(attr: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
         return Err(err);
     }
 
-    let vis = &function.vis;
     let name = &sig.ident;
-    let attrs = &function.attrs;
-    let inputs = &sig.inputs;
-    let output = &sig.output;
-    let block = &function.block;
     let args: Vec<Ident> = (0..types.len())
         .map(|i| format_ident!("__svless_arg{i}"))
         .collect();
-    let doc = format!("The route `{method} {raw}`; its handler is [`{name}::handler`].");
+    let holder = crate::handler_struct(function, &format!("The route `{method} {raw}`"));
 
     Ok(quote! {
-        #[doc = #doc]
-        #[allow(non_camel_case_types)]
-        #[derive(Clone, Copy, Debug, Default)]
-        #vis struct #name;
-
-        impl #name {
-            #(#attrs)*
-            #vis async fn handler(#inputs) #output #block
-        }
+        #holder
 
         #(#checks)*
 

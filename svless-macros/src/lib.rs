@@ -2,11 +2,37 @@
 //! the code they generate names only `::svless::` paths.
 
 mod api;
+mod events;
+mod named_error;
 mod path_params;
 mod problem;
 mod template;
 
 use proc_macro::TokenStream;
+use quote::quote;
+
+/// The unit struct that stands for a handler, with the function kept as `name::handler`.
+pub(crate) fn handler_struct(function: &syn::ItemFn, what: &str) -> proc_macro2::TokenStream {
+    let vis = &function.vis;
+    let sig = &function.sig;
+    let name = &sig.ident;
+    let attrs = &function.attrs;
+    let inputs = &sig.inputs;
+    let output = &sig.output;
+    let block = &function.block;
+    let doc = format!("{what}; its handler is [`{name}::handler`].");
+    quote! {
+        #[doc = #doc]
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, Debug, Default)]
+        #vis struct #name;
+
+        impl #name {
+            #(#attrs)*
+            #vis async fn handler(#inputs) #output #block
+        }
+    }
+}
 
 /// Declares an HTTP route: `#[svless::api(GET "/todos/{id}")]` on an `async fn`.
 ///
@@ -88,4 +114,127 @@ pub fn derive_problem(item: TokenStream) -> TokenStream {
 #[proc_macro_derive(PathParams, attributes(serde))]
 pub fn derive_path_params(item: TokenStream) -> TokenStream {
     path_params::expand(item.into()).into()
+}
+
+/// Declares an S3 event handler: `#[svless::s3(prefix = "uploads/", suffix = ".png", events = "ObjectCreated:*")]`
+/// on an `async fn` whose first argument is a `svless::source::s3::S3Object`.
+///
+/// Every filter is optional; `events` takes one pattern or a list (`["ObjectCreated:*", "ObjectRemoved:Delete"]`).
+/// The other arguments implement `svless::invocation::FromInvocation` (`State<T>`, `Context`); the result is
+/// `()` or `Result<(), E>` with `E: svless::IntoNamedError`. Register it with `App::on`.
+///
+/// ```
+/// use svless::source::s3::S3Object;
+///
+/// #[svless::s3(prefix = "uploads/", events = "ObjectCreated:*")]
+/// async fn on_upload(object: S3Object) {
+///     println!("new object {}", object.key);
+/// }
+///
+/// let app = svless::App::new().on(on_upload);
+/// ```
+#[proc_macro_attribute]
+pub fn s3(attr: TokenStream, item: TokenStream) -> TokenStream {
+    events::expand(events::Source::S3, attr.into(), item.into()).into()
+}
+
+/// Declares a DynamoDB Streams handler on an `async fn` whose first argument is a
+/// `svless::source::dynamodb::StreamRecord<T>`.
+///
+/// ```
+/// use svless::source::dynamodb::{Change, StreamRecord};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Todo { id: String }
+///
+/// #[svless::dynamodb_stream]
+/// async fn on_change(record: StreamRecord<Todo>) -> Result<(), svless::NamedError> {
+///     if let Change::Insert { new } = record.change {
+///         println!("new todo {}", new.id);
+///     }
+///     Ok(())
+/// }
+///
+/// let app = svless::App::new().on(on_change);
+/// ```
+#[proc_macro_attribute]
+pub fn dynamodb_stream(attr: TokenStream, item: TokenStream) -> TokenStream {
+    events::expand(events::Source::DynamoDb, attr.into(), item.into()).into()
+}
+
+/// Declares an SQS handler on an `async fn` whose first argument is a `svless::source::sqs::Message<T>`.
+///
+/// ```
+/// use svless::source::sqs::Message;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Job { image: String }
+///
+/// #[svless::sqs]
+/// async fn on_job(message: Message<Job>) {
+///     println!("resize {}", message.body.image);
+/// }
+///
+/// let app = svless::App::new().on(on_job);
+/// ```
+#[proc_macro_attribute]
+pub fn sqs(attr: TokenStream, item: TokenStream) -> TokenStream {
+    events::expand(events::Source::Sqs, attr.into(), item.into()).into()
+}
+
+/// Declares an EventBridge handler: `#[svless::event(source = "com.example.orders", detail_type = "Order Placed")]`
+/// on an `async fn` whose first argument is a `svless::source::eventbridge::Event<T>`.
+///
+/// ```
+/// use svless::source::eventbridge::{Event, Scheduled};
+///
+/// #[derive(serde::Deserialize)]
+/// struct OrderPlaced { order_id: String }
+///
+/// #[svless::event(source = "com.example.orders", detail_type = "Order Placed")]
+/// async fn on_order(event: Event<OrderPlaced>) {
+///     println!("order {}", event.detail.order_id);
+/// }
+///
+/// #[svless::event(source = "aws.events", detail_type = "Scheduled Event")]
+/// async fn nightly(event: Scheduled) {
+///     println!("rule {:?}", event.resources);
+/// }
+///
+/// let app = svless::App::new().on(on_order).on(nightly);
+/// ```
+#[proc_macro_attribute]
+pub fn event(attr: TokenStream, item: TokenStream) -> TokenStream {
+    events::expand(events::Source::EventBridge, attr.into(), item.into()).into()
+}
+
+/// Derives `svless::IntoNamedError`: each variant (or the struct) names its Lambda `errorType`
+/// with `#[error_type("Image.TooLarge")]`; the `Display` text is the `errorMessage`.
+///
+/// ```
+/// use svless::IntoNamedError;
+///
+/// #[derive(Debug, svless::NamedError)]
+/// enum ResizeError {
+///     #[error_type("Image.TooLarge")]
+///     TooLarge { megabytes: u64 },
+///     #[error_type("Image.Unreadable")]
+///     Unreadable,
+/// }
+///
+/// impl std::fmt::Display for ResizeError {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         match self {
+///             ResizeError::TooLarge { megabytes } => write!(f, "the image has {megabytes} MB"),
+///             ResizeError::Unreadable => f.write_str("the image cannot be read"),
+///         }
+///     }
+/// }
+///
+/// let err = ResizeError::TooLarge { megabytes: 12 }.into_named_error();
+/// assert_eq!((err.error_type(), err.message()), ("Image.TooLarge", "the image has 12 MB"));
+/// ```
+#[proc_macro_derive(NamedError, attributes(error_type))]
+pub fn derive_named_error(item: TokenStream) -> TokenStream {
+    named_error::expand(item.into()).into()
 }

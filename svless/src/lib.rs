@@ -57,4 +57,4 @@
 //! - The guide in `docs/` (getting started, HTTP, architecture).
 
 pub use svless_core::*;
-pub use svless_macros::{PathParams, Problem, api};
+pub use svless_macros::{NamedError, PathParams, Problem, api, dynamodb_stream, event, s3, sqs};

@@ -4,6 +4,12 @@
 //! look at the few members that tell the formats apart (`version`, `requestContext.elb`,
 //! `httpMethod`). Nothing is decoded twice and no format is tried after another fails.
 
+impl From<DecodeError> for crate::NamedError {
+    fn from(err: DecodeError) -> Self {
+        crate::NamedError::new(err.error_type(), err.to_string())
+    }
+}
+
 pub(crate) mod alb;
 pub(crate) mod apigw_v1;
 pub(crate) mod apigw_v2;
@@ -13,7 +19,7 @@ use crate::Context;
 use crate::body::{Request, Response};
 use crate::context::PayloadFormat;
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 
 /// Why a payload could not be turned into a request.
@@ -57,7 +63,59 @@ impl DecodeError {
 /// Reads top-level members in order and stops as soon as one tells the format apart:
 /// `version` (HTTP APIs put it first), or `requestContext` (whose members differ per source).
 /// Only the prefix of the payload up to that member is read; the typed decode reads it all.
-struct Classify<'a>(&'a mut Option<PayloadFormat>);
+struct Classify<'a>(&'a mut Option<Kind>);
+
+/// The kind of invocation a payload is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// An HTTP request in one of the payload formats.
+    Http(PayloadFormat),
+    /// An S3 event notification.
+    S3,
+    /// A DynamoDB stream batch.
+    DynamoDb,
+    /// An SQS batch.
+    Sqs,
+    /// An EventBridge event (S3 events delivered through EventBridge among them).
+    EventBridge,
+}
+
+/// Reads the `eventSource` of the first record of `Records`, then stops.
+struct FirstRecordSource<'a>(&'a mut Option<Kind>);
+
+#[derive(Deserialize)]
+struct RecordProbe {
+    #[serde(rename = "eventSource", default)]
+    event_source: Option<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for FirstRecordSource<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FirstRecordSource<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of records")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if let Some(probe) = seq.next_element::<RecordProbe>()? {
+            *self.0 = match probe.event_source.as_deref() {
+                Some("aws:s3") => Some(Kind::S3),
+                Some("aws:dynamodb") => Some(Kind::DynamoDb),
+                Some("aws:sqs") => Some(Kind::Sqs),
+                _ => None,
+            };
+        }
+        Err(de::Error::custom(DECIDED))
+    }
+}
 
 /// Members of `requestContext` that tell the sources apart.
 #[derive(Deserialize)]
@@ -97,8 +155,10 @@ impl<'de> Visitor<'de> for Classify<'_> {
                 "version" => {
                     let version: Cow<'de, str> = map.next_value()?;
                     *self.0 = match version.as_ref() {
-                        "2.0" => Some(PayloadFormat::ApiGatewayV2),
-                        "1.0" => Some(PayloadFormat::ApiGatewayV1),
+                        "2.0" => Some(Kind::Http(PayloadFormat::ApiGatewayV2)),
+                        "1.0" => Some(Kind::Http(PayloadFormat::ApiGatewayV1)),
+                        // EventBridge's envelope version.
+                        "0" => Some(Kind::EventBridge),
                         _ => None,
                     };
                     return Err(de::Error::custom(DECIDED));
@@ -107,14 +167,22 @@ impl<'de> Visitor<'de> for Classify<'_> {
                     let ctx: Option<ProbeContext> = map.next_value()?;
                     let Some(ctx) = ctx else { continue };
                     *self.0 = if ctx.elb.is_some() {
-                        Some(PayloadFormat::Alb)
+                        Some(Kind::Http(PayloadFormat::Alb))
                     } else if ctx.http.is_some() {
-                        Some(PayloadFormat::ApiGatewayV2)
+                        Some(Kind::Http(PayloadFormat::ApiGatewayV2))
                     } else if ctx.resource_path.is_some() || ctx.http_method.is_some() {
-                        Some(PayloadFormat::ApiGatewayV1)
+                        Some(Kind::Http(PayloadFormat::ApiGatewayV1))
                     } else {
                         continue;
                     };
+                    return Err(de::Error::custom(DECIDED));
+                }
+                "Records" => {
+                    map.next_value_seed(FirstRecordSource(self.0))?;
+                    return Err(de::Error::custom(DECIDED));
+                }
+                "detail-type" => {
+                    *self.0 = Some(Kind::EventBridge);
                     return Err(de::Error::custom(DECIDED));
                 }
                 "httpMethod" => {
@@ -127,7 +195,7 @@ impl<'de> Visitor<'de> for Classify<'_> {
             }
         }
         if http_method {
-            *self.0 = Some(PayloadFormat::ApiGatewayV1);
+            *self.0 = Some(Kind::Http(PayloadFormat::ApiGatewayV1));
         }
         Ok(())
     }
@@ -154,7 +222,7 @@ pub(crate) struct RouteHint {
 }
 
 /// Which format a payload is in, read from its distinguishing members only.
-pub(crate) fn classify(payload: &[u8]) -> Result<PayloadFormat, DecodeError> {
+pub(crate) fn classify(payload: &[u8]) -> Result<Kind, DecodeError> {
     let mut format = None;
     let mut de = serde_json::Deserializer::from_slice(payload);
     let probed = Classify(&mut format).deserialize(&mut de);
@@ -171,9 +239,13 @@ pub(crate) fn classify(payload: &[u8]) -> Result<PayloadFormat, DecodeError> {
     }
 }
 
-/// Decodes an HTTP payload into a request and says how to answer it.
-pub(crate) fn decode(payload: &[u8], lambda: Context) -> Result<(Request, Reply), DecodeError> {
-    match classify(payload)? {
+/// Decodes an HTTP payload of a known format into a request and says how to answer it.
+pub(crate) fn decode(
+    payload: &[u8],
+    format: PayloadFormat,
+    lambda: Context,
+) -> Result<(Request, Reply), DecodeError> {
+    match format {
         PayloadFormat::ApiGatewayV2 => apigw_v2::decode(payload, lambda),
         PayloadFormat::ApiGatewayV1 => apigw_v1::decode(payload, lambda),
         PayloadFormat::Alb => alb::decode(payload, lambda),
@@ -322,20 +394,40 @@ mod tests {
     fn formats_are_told_apart_by_their_members() {
         assert_eq!(
             classify(br#"{"version":"2.0","routeKey":"$default"}"#).unwrap(),
-            PayloadFormat::ApiGatewayV2
+            Kind::Http(PayloadFormat::ApiGatewayV2)
         );
         assert_eq!(
             classify(br#"{"httpMethod":"GET","resource":"/"}"#).unwrap(),
-            PayloadFormat::ApiGatewayV1
+            Kind::Http(PayloadFormat::ApiGatewayV1)
         );
         assert_eq!(
             classify(br#"{"version":"1.0","httpMethod":"GET"}"#).unwrap(),
-            PayloadFormat::ApiGatewayV1
+            Kind::Http(PayloadFormat::ApiGatewayV1)
         );
         assert_eq!(
             classify(br#"{"httpMethod":"GET","requestContext":{"elb":{"targetGroupArn":"x"}}}"#)
                 .unwrap(),
-            PayloadFormat::Alb
+            Kind::Http(PayloadFormat::Alb)
+        );
+        assert_eq!(
+            classify(br#"{"Records":[{"eventSource":"aws:sqs","body":"x"}]}"#).unwrap(),
+            Kind::Sqs
+        );
+        assert_eq!(
+            classify(br#"{"Records":[{"eventID":"1","eventSource":"aws:dynamodb"}, 5]}"#).unwrap(),
+            Kind::DynamoDb
+        );
+        assert_eq!(
+            classify(br#"{"Records":[{"s3":{},"eventSource":"aws:s3"}]}"#).unwrap(),
+            Kind::S3
+        );
+        assert_eq!(
+            classify(br#"{"version":"0","id":"x","detail-type":"Scheduled Event"}"#).unwrap(),
+            Kind::EventBridge
+        );
+        assert_eq!(
+            classify(br#"{"id":"x","detail-type":"Scheduled Event","version":"0"}"#).unwrap(),
+            Kind::EventBridge
         );
         assert!(matches!(
             classify(br#"{"Records":[]}"#),
@@ -347,12 +439,12 @@ mod tests {
         ));
         assert_eq!(
             classify(br#"{"requestContext":{"http":{"method":"GET"}},"version":"x"}"#).unwrap(),
-            PayloadFormat::ApiGatewayV2
+            Kind::Http(PayloadFormat::ApiGatewayV2)
         );
         assert_eq!(
             classify(br#"{"headers":{"version":"2.0"},"requestContext":{"resourcePath":"/"}}"#)
                 .unwrap(),
-            PayloadFormat::ApiGatewayV1,
+            Kind::Http(PayloadFormat::ApiGatewayV1),
             "a header named version is not the payload's version"
         );
         assert!(matches!(

@@ -1,0 +1,262 @@
+//! DynamoDB Streams: typed changes, stream-ordered partial batch responses.
+
+use super::RecordHandler;
+use crate::handler::BoxFuture;
+use crate::invocation::Invocation;
+use crate::named_error::NamedError;
+use aws_lambda_events::dynamodb::EventRecord;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use std::future::Future;
+use std::sync::Arc;
+
+/// What happened to an item, with its images decoded into `T`.
+///
+/// A stream sends the images its view type says: `NEW_AND_OLD_IMAGES` sends both,
+/// `NEW_IMAGE` only new ones, `OLD_IMAGE` only old ones, `KEYS_ONLY` none. Take
+/// `StreamRecord<Option<T>>` to accept missing images, or `StreamRecord<serde::de::IgnoredAny>`
+/// for a `KEYS_ONLY` stream; a required image that is missing makes the record fail with a message
+/// naming the view type, never a panic.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change<T> {
+    /// A new item.
+    Insert {
+        /// The item as written.
+        new: T,
+    },
+    /// An item was updated or replaced.
+    Modify {
+        /// The item before.
+        old: T,
+        /// The item after.
+        new: T,
+    },
+    /// An item was deleted.
+    Remove {
+        /// The item before.
+        old: T,
+        /// Whether DynamoDB's time-to-live deleted it (rather than a caller).
+        expired: bool,
+    },
+}
+
+/// One stream record as a handler receives it: the change, the keys and the record's metadata.
+///
+/// ```
+/// use svless_core::source::dynamodb::{Change, StreamRecord};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Todo { id: String, title: String }
+///
+/// async fn on_change(record: StreamRecord<Todo>) {
+///     match record.change {
+///         Change::Insert { new } => println!("new todo {}", new.title),
+///         Change::Modify { old, new } => println!("{} became {}", old.title, new.title),
+///         Change::Remove { old, expired } => println!("{} removed (ttl: {expired})", old.id),
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct StreamRecord<T> {
+    /// The change.
+    pub change: Change<T>,
+    /// The item's key attributes, as DynamoDB JSON.
+    pub keys: serde_json::Value,
+    /// The record's sequence number (what a partial batch response reports).
+    pub sequence_number: String,
+    /// When the change was made (to the second).
+    pub approximate_creation: DateTime<Utc>,
+    /// The record's event id.
+    pub event_id: String,
+    /// The ARN of the stream.
+    pub event_source_arn: Option<String>,
+}
+
+/// Why a record could not be given to its handler.
+fn decode_image<T: DeserializeOwned>(
+    item: serde_dynamo::Item,
+    which: &str,
+    view: &str,
+) -> Result<T, String> {
+    if item.is_empty() {
+        return T::deserialize(serde::de::value::UnitDeserializer::<serde::de::value::Error>::new()).map_err(|_| {
+            format!(
+                "the record has no {which} (the stream's view type is {view}): take `StreamRecord<Option<T>>`, or set the stream to NEW_AND_OLD_IMAGES"
+            )
+        });
+    }
+    serde_dynamo::from_item(item)
+        .map_err(|e| format!("the {which} does not decode into the handler's type: {e}"))
+}
+
+impl<T: DeserializeOwned> StreamRecord<T> {
+    /// Decodes a record of an `aws_lambda_events` DynamoDB event.
+    ///
+    /// ```
+    /// use svless_core::source::dynamodb::{Change, StreamRecord};
+    /// let record: aws_lambda_events::dynamodb::EventRecord = serde_json::from_value(serde_json::json!({
+    ///     "eventID": "1", "eventName": "INSERT", "awsRegion": "us-east-1", "eventSource": "aws:dynamodb",
+    ///     "dynamodb": { "Keys": {"id": {"S": "a"}}, "NewImage": {"id": {"S": "a"}, "n": {"N": "3"}},
+    ///                   "SequenceNumber": "111", "SizeBytes": 26, "StreamViewType": "NEW_AND_OLD_IMAGES" }
+    /// })).expect("a record");
+    /// #[derive(serde::Deserialize, Debug, PartialEq)]
+    /// struct Item { id: String, n: u32 }
+    /// let typed = StreamRecord::<Item>::from_event_record(record).expect("decodes");
+    /// assert_eq!(typed.change, Change::Insert { new: Item { id: "a".into(), n: 3 } });
+    /// ```
+    pub fn from_event_record(record: EventRecord) -> Result<Self, String> {
+        let view = record
+            .change
+            .stream_view_type
+            .as_ref()
+            .map(|v| format!("{v:?}"))
+            .unwrap_or_else(|| "not stated".into());
+        let stream = record.change;
+        let expired = record
+            .user_identity
+            .as_ref()
+            .is_some_and(|u| u.type_ == "Service" && u.principal_id == "dynamodb.amazonaws.com");
+        let change = match record.event_name.as_str() {
+            "INSERT" => Change::Insert {
+                new: decode_image(stream.new_image, "NewImage", &view)?,
+            },
+            "MODIFY" => Change::Modify {
+                old: decode_image(stream.old_image, "OldImage", &view)?,
+                new: decode_image(stream.new_image, "NewImage", &view)?,
+            },
+            "REMOVE" => Change::Remove {
+                old: decode_image(stream.old_image, "OldImage", &view)?,
+                expired,
+            },
+            other => return Err(format!("unknown stream event name `{other}`")),
+        };
+        let keys = serde_json::to_value(&stream.keys).unwrap_or(serde_json::Value::Null);
+        Ok(StreamRecord {
+            change,
+            keys,
+            sequence_number: stream.sequence_number.unwrap_or_default(),
+            approximate_creation: stream.approximate_creation_date_time,
+            event_id: record.event_id,
+            event_source_arn: record.event_source_arn,
+        })
+    }
+}
+
+/// A record whose shape is only read for its sequence number (when it does not decode at all).
+#[derive(Deserialize)]
+struct SequenceOnly {
+    dynamodb: SequenceInner,
+}
+
+#[derive(Deserialize)]
+struct SequenceInner {
+    #[serde(rename = "SequenceNumber")]
+    sequence_number: String,
+}
+
+#[derive(Deserialize)]
+struct RawEvent<'a> {
+    #[serde(rename = "Records", borrow)]
+    records: Vec<&'a RawValue>,
+}
+
+pub(crate) struct Subscription<S> {
+    pub(crate) handler: RecordHandler<EventRecord, S>,
+}
+
+/// Registers a stream handler on `sources` (what `#[svless::dynamodb_stream]` generates).
+///
+/// `handler` gets each record already decoded into a `StreamRecord<T>`; a record that does not
+/// decode is that record's failure and never reaches it.
+pub fn subscribe<S, T, F, Fut>(sources: &mut super::Sources<S>, handler: F)
+where
+    T: DeserializeOwned + Send + 'static,
+    F: Fn(StreamRecord<T>, Invocation<S>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), NamedError>> + Send + 'static,
+{
+    let handler: RecordHandler<EventRecord, S> =
+        Arc::new(move |record, invocation| -> BoxFuture<_> {
+            match StreamRecord::<T>::from_event_record(record) {
+                Ok(typed) => super::guarded(handler(typed, invocation)),
+                Err(message) => Box::pin(std::future::ready(Err(NamedError::new(
+                    "Svless.UndecodableRecord",
+                    message,
+                )))),
+            }
+        });
+    sources.dynamodb.push(Subscription { handler });
+}
+
+/// The outcome of a batch: the sequence number of the first record that failed, if any.
+///
+/// Records run in stream order and the batch stops at the first failure, so that nothing after
+/// it is applied before it is retried.
+pub(crate) async fn run<S>(
+    subscriptions: &[Subscription<S>],
+    payload: &[u8],
+    invocation: &Invocation<S>,
+) -> Result<Option<String>, NamedError> {
+    // One pass over the whole batch in the common case; record by record only when it fails,
+    // to find the record that is malformed.
+    if let Ok(event) = serde_json::from_slice::<aws_lambda_events::dynamodb::Event>(payload) {
+        for record in event.records {
+            if let Some(failed) = process(subscriptions, record, invocation).await {
+                return Ok(Some(failed));
+            }
+        }
+        return Ok(None);
+    }
+    let event: RawEvent<'_> = serde_json::from_slice(payload).map_err(|e| {
+        NamedError::new(
+            "Svless.MalformedEvent",
+            format!("the DynamoDB stream event is malformed: {e}"),
+        )
+    })?;
+    for raw in event.records {
+        let record: EventRecord = match serde_json::from_str(raw.get()) {
+            Ok(record) => record,
+            Err(err) => {
+                let sequence = serde_json::from_str::<SequenceOnly>(raw.get())
+                    .map(|s| s.dynamodb.sequence_number)
+                    .map_err(|_| {
+                        NamedError::new(
+                            "Svless.MalformedEvent",
+                            format!("a stream record is malformed and has no sequence number to report: {err}"),
+                        )
+                    })?;
+                tracing::error!(sequence_number = %sequence, error = %err, "a stream record is malformed");
+                return Ok(Some(sequence));
+            }
+        };
+        if let Some(failed) = process(subscriptions, record, invocation).await {
+            return Ok(Some(failed));
+        }
+    }
+    Ok(None)
+}
+
+/// Gives one record to every stream handler; the record's sequence number if one fails.
+async fn process<S>(
+    subscriptions: &[Subscription<S>],
+    record: EventRecord,
+    invocation: &Invocation<S>,
+) -> Option<String> {
+    let sequence = record.change.sequence_number.clone().unwrap_or_default();
+    let mut record = Some(record);
+    for (i, subscription) in subscriptions.iter().enumerate() {
+        let this = if i + 1 == subscriptions.len() {
+            record.take()
+        } else {
+            record.clone()
+        };
+        let Some(this) = this else { break };
+        if let Err(err) = (subscription.handler)(this, invocation.clone()).await {
+            tracing::error!(sequence_number = %sequence, error_type = %err.error_type(), error = %err.message(), "a stream record failed; the batch stops here");
+            return Some(sequence);
+        }
+    }
+    None
+}

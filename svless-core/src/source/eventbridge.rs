@@ -1,0 +1,111 @@
+//! EventBridge events (custom, AWS service and scheduled), with a typed `detail`.
+
+use super::RecordHandler;
+use crate::handler::BoxFuture;
+use crate::invocation::Invocation;
+use crate::named_error::NamedError;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::future::Future;
+use std::sync::Arc;
+
+/// An EventBridge event whose `detail` is decoded into `T`.
+///
+/// ```
+/// use svless_core::source::eventbridge::Event;
+///
+/// #[derive(serde::Deserialize)]
+/// struct OrderPlaced { order_id: String }
+///
+/// async fn on_order(event: Event<OrderPlaced>) {
+///     println!("order {} from {}", event.detail.order_id, event.source);
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct Event<T> {
+    /// The event id.
+    pub id: String,
+    /// `detail-type`.
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+    /// `source`.
+    pub source: String,
+    /// The account.
+    #[serde(default)]
+    pub account: Option<String>,
+    /// When the event happened.
+    #[serde(default)]
+    pub time: Option<DateTime<Utc>>,
+    /// The region.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// The resources the event concerns (for scheduled events, the rule's ARN).
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// The detail.
+    pub detail: T,
+}
+
+/// A scheduled event (`source` `aws.events`, `detail-type` `Scheduled Event`).
+pub type Scheduled = Event<Value>;
+
+/// The envelope's routing members, read before the detail is decoded.
+#[derive(Deserialize)]
+pub(crate) struct Envelope {
+    #[serde(rename = "detail-type")]
+    pub(crate) detail_type: String,
+    pub(crate) source: String,
+    #[serde(default)]
+    pub(crate) time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub(crate) region: Option<String>,
+    #[serde(default)]
+    pub(crate) detail: Value,
+}
+
+pub(crate) struct Subscription<S> {
+    pub(crate) source: Option<String>,
+    pub(crate) detail_type: Option<String>,
+    pub(crate) handler: RecordHandler<Arc<[u8]>, S>,
+}
+
+impl<S> Subscription<S> {
+    pub(crate) fn matches(&self, envelope: &Envelope) -> bool {
+        self.source.as_deref().is_none_or(|s| s == envelope.source)
+            && self
+                .detail_type
+                .as_deref()
+                .is_none_or(|d| d == envelope.detail_type)
+    }
+}
+
+/// Registers an EventBridge handler for a `source` and `detail-type` (either may be `None`: any).
+pub fn subscribe<S, T, F, Fut>(
+    sources: &mut super::Sources<S>,
+    source: Option<&str>,
+    detail_type: Option<&str>,
+    handler: F,
+) where
+    T: DeserializeOwned + Send + 'static,
+    F: Fn(Event<T>, Invocation<S>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), NamedError>> + Send + 'static,
+{
+    let handler: RecordHandler<Arc<[u8]>, S> =
+        Arc::new(move |payload: Arc<[u8]>, invocation| -> BoxFuture<_> {
+            match serde_json::from_slice::<Event<T>>(&payload) {
+                Ok(event) => super::guarded(handler(event, invocation)),
+                Err(err) => Box::pin(std::future::ready(Err(NamedError::new(
+                    "Svless.UndecodableEvent",
+                    format!("the event's detail does not decode into the handler's type: {err}"),
+                )))),
+            }
+        });
+    sources.eventbridge.push(Subscription {
+        source: source.map(str::to_owned),
+        detail_type: detail_type.map(str::to_owned),
+        handler,
+    });
+}

@@ -1,0 +1,119 @@
+//! Event sources beside HTTP: S3 notifications, DynamoDB Streams, SQS and EventBridge.
+//!
+//! Each source is one module: its typed view of a record, how a batch is run (per-record
+//! results, partial batch responses) and how a handler is registered on an [`App`](crate::App).
+
+pub mod dynamodb;
+pub mod eventbridge;
+pub mod s3;
+pub mod sqs;
+
+use crate::handler::BoxFuture;
+use crate::invocation::Invocation;
+use crate::named_error::NamedError;
+use std::sync::Arc;
+
+/// A registered record handler: a record and the invocation in, a named outcome out.
+pub(crate) type RecordHandler<R, S> =
+    Arc<dyn Fn(R, Invocation<S>) -> BoxFuture<Result<(), NamedError>> + Send + Sync>;
+
+/// The event handlers of an app, by source.
+pub struct Sources<S> {
+    pub(crate) s3: Vec<s3::Subscription<S>>,
+    pub(crate) dynamodb: Vec<dynamodb::Subscription<S>>,
+    pub(crate) sqs: Vec<sqs::Subscription<S>>,
+    pub(crate) eventbridge: Vec<eventbridge::Subscription<S>>,
+}
+
+impl<S> Default for Sources<S> {
+    fn default() -> Self {
+        Self {
+            s3: Vec::new(),
+            dynamodb: Vec::new(),
+            sqs: Vec::new(),
+            eventbridge: Vec::new(),
+        }
+    }
+}
+
+/// Handlers registered before the app had its state take none: they keep running with `()`.
+fn stateless<R: 'static, S: 'static>(handler: RecordHandler<R, ()>) -> RecordHandler<R, S> {
+    Arc::new(move |record, invocation: Invocation<S>| {
+        handler(
+            record,
+            Invocation::new(Arc::new(()), invocation.context().clone()),
+        )
+    })
+}
+
+impl Sources<()> {
+    pub(crate) fn with_state<S: 'static>(self) -> Sources<S> {
+        Sources {
+            s3: self
+                .s3
+                .into_iter()
+                .map(|s| s3::Subscription {
+                    filter: s.filter,
+                    handler: stateless(s.handler),
+                })
+                .collect(),
+            dynamodb: self
+                .dynamodb
+                .into_iter()
+                .map(|s| dynamodb::Subscription {
+                    handler: stateless(s.handler),
+                })
+                .collect(),
+            sqs: self
+                .sqs
+                .into_iter()
+                .map(|s| sqs::Subscription {
+                    handler: stateless(s.handler),
+                })
+                .collect(),
+            eventbridge: self
+                .eventbridge
+                .into_iter()
+                .map(|s| eventbridge::Subscription {
+                    source: s.source,
+                    detail_type: s.detail_type,
+                    handler: stateless(s.handler),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Runs a handler's future, turning a panic into the named error `Svless.Panic`.
+pub(crate) fn guarded<F>(future: F) -> BoxFuture<Result<(), NamedError>>
+where
+    F: std::future::Future<Output = Result<(), NamedError>> + Send + 'static,
+{
+    use futures_util::FutureExt as _;
+    Box::pin(
+        std::panic::AssertUnwindSafe(future)
+            .catch_unwind()
+            .map(|outcome| {
+                outcome.unwrap_or_else(|_| {
+                    tracing::error!("an event handler panicked");
+                    Err(NamedError::new(
+                        "Svless.Panic",
+                        "the handler failed unexpectedly",
+                    ))
+                })
+            }),
+    )
+}
+
+/// An event handler declared with `#[svless::s3]`, `#[svless::dynamodb_stream]`, `#[svless::sqs]`
+/// or `#[svless::event]`: it knows how to add itself to an app's [`Sources`].
+///
+/// Pass it to [`App::on`](crate::App::on).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an event handler for an app whose state is `{S}`",
+    note = "declare it with `#[svless::s3]`, `#[svless::dynamodb_stream]`, `#[svless::sqs]` or `#[svless::event]`, and check that its `State<T>` arguments match the app's state"
+)]
+pub trait Subscribe<S> {
+    /// Adds the handler to `sources`.
+    fn subscribe(self, sources: &mut Sources<S>);
+}

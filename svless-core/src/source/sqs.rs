@@ -1,0 +1,161 @@
+//! SQS: typed message bodies, partial batch responses with queue (and FIFO group) semantics.
+
+use super::RecordHandler;
+use crate::handler::BoxFuture;
+use crate::invocation::Invocation;
+use crate::named_error::NamedError;
+use aws_lambda_events::sqs::SqsMessage;
+use serde::de::DeserializeOwned;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+
+/// One SQS message with its body decoded from JSON into `T` (`String` takes the raw text).
+///
+/// ```
+/// use svless_core::source::sqs::Message;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Job { image: String }
+///
+/// async fn on_job(message: Message<Job>) {
+///     println!("{} asks to resize {}", message.message_id, message.body.image);
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Message<T> {
+    /// The body.
+    pub body: T,
+    /// The message id (what a partial batch response reports).
+    pub message_id: String,
+    /// The FIFO message group, if the queue is FIFO.
+    pub group_id: Option<String>,
+    /// How many times the message has been received (`ApproximateReceiveCount`).
+    pub receive_count: u32,
+    /// System attributes (`SentTimestamp`, `SenderId`, ...).
+    pub attributes: HashMap<String, String>,
+    /// Message attributes' string values.
+    pub message_attributes: HashMap<String, String>,
+    /// The queue's ARN.
+    pub queue_arn: Option<String>,
+}
+
+/// How a body becomes the handler's type: JSON, or the raw text for `String`.
+pub trait FromBody: Sized {
+    /// Decodes the body.
+    fn from_body(body: &str) -> Result<Self, String>;
+}
+
+impl<T: DeserializeOwned> FromBody for T {
+    fn from_body(body: &str) -> Result<Self, String> {
+        // A plain-text body is a JSON string only if it is quoted; `String` handlers get it raw.
+        match serde_json::from_str(body) {
+            Ok(value) => Ok(value),
+            Err(err) => T::deserialize(
+                serde::de::value::StrDeserializer::<serde::de::value::Error>::new(body),
+            )
+            .map_err(|_| {
+                format!("the message body does not decode into the handler's type: {err}")
+            }),
+        }
+    }
+}
+
+impl<T: FromBody> Message<T> {
+    /// Decodes a message of an `aws_lambda_events` SQS event.
+    ///
+    /// ```
+    /// use svless_core::source::sqs::Message;
+    /// let raw: aws_lambda_events::sqs::SqsMessage = serde_json::from_value(serde_json::json!({
+    ///     "messageId": "m1", "body": "{\"n\": 3}", "attributes": {"ApproximateReceiveCount": "2"},
+    ///     "messageAttributes": {}, "eventSource": "aws:sqs"
+    /// })).expect("a message");
+    /// let message = Message::<serde_json::Value>::from_sqs(raw).expect("decodes");
+    /// assert_eq!((message.body["n"].as_u64(), message.receive_count), (Some(3), 2));
+    /// ```
+    pub fn from_sqs(message: SqsMessage) -> Result<Self, String> {
+        let body = T::from_body(message.body.as_deref().unwrap_or(""))?;
+        let receive_count = message
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(1);
+        Ok(Message {
+            body,
+            message_id: message.message_id.unwrap_or_default(),
+            group_id: message.attributes.get("MessageGroupId").cloned(),
+            receive_count,
+            message_attributes: message
+                .message_attributes
+                .into_iter()
+                .filter_map(|(k, v)| v.string_value.map(|s| (k, s)))
+                .collect(),
+            attributes: message.attributes,
+            queue_arn: message.event_source_arn,
+        })
+    }
+}
+
+pub(crate) struct Subscription<S> {
+    pub(crate) handler: RecordHandler<SqsMessage, S>,
+}
+
+/// Registers an SQS handler on `sources` (what `#[svless::sqs]` generates).
+pub fn subscribe<S, T, F, Fut>(sources: &mut super::Sources<S>, handler: F)
+where
+    T: FromBody + Send + 'static,
+    F: Fn(Message<T>, Invocation<S>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), NamedError>> + Send + 'static,
+{
+    let handler: RecordHandler<SqsMessage, S> =
+        Arc::new(move |message, invocation| -> BoxFuture<_> {
+            match Message::<T>::from_sqs(message) {
+                Ok(typed) => super::guarded(handler(typed, invocation)),
+                Err(reason) => Box::pin(std::future::ready(Err(NamedError::new(
+                    "Svless.UndecodableRecord",
+                    reason,
+                )))),
+            }
+        });
+    sources.sqs.push(Subscription { handler });
+}
+
+/// Runs a batch; the ids of the messages that failed (or were not tried because an earlier
+/// message of their FIFO group failed).
+pub(crate) async fn run<S>(
+    subscriptions: &[Subscription<S>],
+    payload: &[u8],
+    invocation: &Invocation<S>,
+) -> Result<Vec<String>, NamedError> {
+    let event: aws_lambda_events::sqs::SqsEvent = serde_json::from_slice(payload).map_err(|e| {
+        NamedError::new(
+            "Svless.MalformedEvent",
+            format!("the SQS event is malformed: {e}"),
+        )
+    })?;
+    let mut failed = Vec::new();
+    let mut stopped_groups: HashSet<String> = HashSet::new();
+    for message in event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        let group = message.attributes.get("MessageGroupId").cloned();
+        if let Some(group) = &group
+            && stopped_groups.contains(group)
+        {
+            // FIFO: a group stops at its first failure, so later messages keep their order.
+            failed.push(id);
+            continue;
+        }
+        for subscription in subscriptions {
+            if let Err(err) = (subscription.handler)(message.clone(), invocation.clone()).await {
+                tracing::error!(message_id = %id, error_type = %err.error_type(), error = %err.message(), "an SQS message failed");
+                failed.push(id.clone());
+                if let Some(group) = &group {
+                    stopped_groups.insert(group.clone());
+                }
+                break;
+            }
+        }
+    }
+    Ok(failed)
+}

@@ -1,0 +1,324 @@
+//! `#[svless::s3]`, `#[svless::dynamodb_stream]`, `#[svless::sqs]`, `#[svless::event]`:
+//! parse the options, validate the function, expand into a `Subscribe` implementation.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprArray, ExprLit, FnArg, Ident, ItemFn, Lit, LitStr, Meta, Token, Type};
+
+#[derive(Clone, Copy)]
+pub(crate) enum Source {
+    S3,
+    DynamoDb,
+    Sqs,
+    EventBridge,
+}
+
+impl Source {
+    fn attribute(self) -> &'static str {
+        match self {
+            Source::S3 => "#[svless::s3]",
+            Source::DynamoDb => "#[svless::dynamodb_stream]",
+            Source::Sqs => "#[svless::sqs]",
+            Source::EventBridge => "#[svless::event]",
+        }
+    }
+
+    /// The record types the first argument may have (last path segment).
+    fn record_types(self) -> &'static [&'static str] {
+        match self {
+            Source::S3 => &["S3Object"],
+            Source::DynamoDb => &["StreamRecord"],
+            Source::Sqs => &["Message"],
+            Source::EventBridge => &["Event", "Scheduled"],
+        }
+    }
+
+    fn record_hint(self) -> &'static str {
+        match self {
+            Source::S3 => "`object: svless::source::s3::S3Object`",
+            Source::DynamoDb => "`record: svless::source::dynamodb::StreamRecord<YourItem>`",
+            Source::Sqs => "`message: svless::source::sqs::Message<YourBody>`",
+            Source::EventBridge => "`event: svless::source::eventbridge::Event<YourDetail>`",
+        }
+    }
+
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Source::S3 => &["prefix", "suffix", "events"],
+            Source::DynamoDb | Source::Sqs => &[],
+            Source::EventBridge => &["source", "detail_type"],
+        }
+    }
+}
+
+#[derive(Default)]
+struct Options {
+    prefix: Option<LitStr>,
+    suffix: Option<LitStr>,
+    events: Vec<LitStr>,
+    source: Option<LitStr>,
+    detail_type: Option<LitStr>,
+}
+
+fn string(expr: &Expr, key: &str) -> syn::Result<LitStr> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Ok(s.clone()),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` takes a string: `{key} = \"...\"`"),
+        )),
+    }
+}
+
+const S3_EVENT_FAMILIES: [&str; 10] = [
+    "ObjectCreated:",
+    "ObjectRemoved:",
+    "ObjectRestore:",
+    "LifecycleExpiration:",
+    "LifecycleTransition",
+    "IntelligentTiering",
+    "ObjectTagging:",
+    "ObjectAcl:",
+    "ReducedRedundancyLostObject",
+    "Replication:",
+];
+
+fn parse_options(source: Source, attr: TokenStream) -> syn::Result<Options> {
+    let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr)?;
+    let mut options = Options::default();
+    for meta in metas {
+        let Meta::NameValue(pair) = &meta else {
+            return Err(syn::Error::new_spanned(
+                &meta,
+                format!(
+                    "write options as `key = \"value\"`; {} takes {}",
+                    source.attribute(),
+                    list(source.keys())
+                ),
+            ));
+        };
+        let key = pair
+            .path
+            .get_ident()
+            .map(Ident::to_string)
+            .unwrap_or_default();
+        match (source, key.as_str()) {
+            (Source::S3, "prefix") => options.prefix = Some(string(&pair.value, "prefix")?),
+            (Source::S3, "suffix") => options.suffix = Some(string(&pair.value, "suffix")?),
+            (Source::S3, "events") => {
+                let patterns = match &pair.value {
+                    Expr::Array(ExprArray { elems, .. }) => elems
+                        .iter()
+                        .map(|e| string(e, "events"))
+                        .collect::<syn::Result<Vec<_>>>()?,
+                    other => vec![string(other, "events")?],
+                };
+                for pattern in &patterns {
+                    let value = pattern.value();
+                    let value = value.strip_prefix("s3:").unwrap_or(&value);
+                    if !S3_EVENT_FAMILIES.iter().any(|f| value.starts_with(f)) {
+                        return Err(syn::Error::new(
+                            pattern.span(),
+                            format!(
+                                "`{value}` is not an S3 event type: write one such as `ObjectCreated:*`, `ObjectCreated:Put` or `ObjectRemoved:Delete`"
+                            ),
+                        ));
+                    }
+                }
+                options.events = patterns;
+            }
+            (Source::EventBridge, "source") => {
+                options.source = Some(string(&pair.value, "source")?)
+            }
+            (Source::EventBridge, "detail_type") => {
+                options.detail_type = Some(string(&pair.value, "detail_type")?)
+            }
+            _ => {
+                return Err(syn::Error::new_spanned(
+                    &pair.path,
+                    format!(
+                        "unknown option `{key}`: {} takes {}",
+                        source.attribute(),
+                        list(source.keys())
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(options)
+}
+
+fn list(keys: &[&str]) -> String {
+    if keys.is_empty() {
+        "no options".to_owned()
+    } else {
+        keys.iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+pub(crate) fn expand(source: Source, attr: TokenStream, item: TokenStream) -> TokenStream {
+    let function: ItemFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(_) => {
+            let err = syn::Error::new_spanned(
+                &item,
+                format!("{} goes on an `async fn`", source.attribute()),
+            )
+            .into_compile_error();
+            return quote! { #item #err };
+        }
+    };
+    match expand_fn(source, attr, &function) {
+        Ok(tokens) => tokens,
+        Err(err) => {
+            let err = err.into_compile_error();
+            quote! { #function #err }
+        }
+    }
+}
+
+fn last_segment(ty: &Type) -> Option<String> {
+    match ty {
+        Type::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
+}
+
+fn expand_fn(source: Source, attr: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
+    let options = parse_options(source, attr)?;
+    let sig = &function.sig;
+    let mut errors: Option<syn::Error> = None;
+    let mut add = |err: syn::Error| match &mut errors {
+        Some(existing) => existing.combine(err),
+        None => errors = Some(err),
+    };
+    if sig.asyncness.is_none() {
+        add(syn::Error::new(
+            sig.fn_token.span(),
+            format!(
+                "{} handlers are `async fn`: write `async fn`",
+                source.attribute()
+            ),
+        ));
+    }
+    if !sig.generics.params.is_empty() {
+        add(syn::Error::new_spanned(
+            &sig.generics,
+            "an event handler cannot be generic: name concrete types in its arguments",
+        ));
+    }
+    let mut types = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => add(syn::Error::new_spanned(
+                receiver,
+                "an event handler is a free function: remove `self`",
+            )),
+            FnArg::Typed(typed) => types.push((*typed.ty).clone()),
+        }
+    }
+    match types.first() {
+        None => add(syn::Error::new(
+            sig.ident.span(),
+            format!(
+                "an event handler takes its record first: add {}",
+                source.record_hint()
+            ),
+        )),
+        Some(first)
+            if !last_segment(first)
+                .is_some_and(|n| source.record_types().contains(&n.as_str())) =>
+        {
+            add(syn::Error::new_spanned(
+                first,
+                format!(
+                    "the first argument of a {} handler is its record: write {}",
+                    source.attribute(),
+                    source.record_hint()
+                ),
+            ))
+        }
+        Some(_) => {}
+    }
+    if let Some(err) = errors {
+        return Err(err);
+    }
+
+    let name = &sig.ident;
+    let record_ty = &types[0];
+    let rest = &types[1..];
+    let args: Vec<Ident> = (0..rest.len())
+        .map(|i| format_ident!("__svless_arg{i}"))
+        .collect();
+    let extracts = rest.iter().zip(&args).map(|(ty, arg)| {
+        quote_spanned! {ty.span()=>
+            let #arg = match <#ty as ::svless::invocation::FromInvocation<__S>>::from_invocation(&__invocation) {
+                Ok(value) => value,
+                Err(err) => return Err(::svless::IntoNamedError::into_named_error(err)),
+            };
+        }
+    });
+    let call = quote! {
+        move |__record: #record_ty, __invocation: ::svless::invocation::Invocation<__S>| async move {
+            #(#extracts)*
+            ::svless::IntoOutcome::into_outcome(#name::handler(__record, #(#args),*).await)
+        }
+    };
+    let register = match source {
+        Source::S3 => {
+            let mut filter = quote!(::svless::source::s3::S3Filter::new());
+            if let Some(prefix) = &options.prefix {
+                filter = quote!(#filter.prefix(#prefix));
+            }
+            if let Some(suffix) = &options.suffix {
+                filter = quote!(#filter.suffix(#suffix));
+            }
+            for event in &options.events {
+                filter = quote!(#filter.event(#event));
+            }
+            quote!(::svless::source::s3::subscribe(sources, #filter, #call))
+        }
+        Source::DynamoDb => quote!(::svless::source::dynamodb::subscribe(sources, #call)),
+        Source::Sqs => quote!(::svless::source::sqs::subscribe(sources, #call)),
+        Source::EventBridge => {
+            let opt = |v: &Option<LitStr>| match v {
+                Some(v) => quote!(::core::option::Option::Some(#v)),
+                None => quote!(::core::option::Option::None),
+            };
+            let (s, d) = (opt(&options.source), opt(&options.detail_type));
+            quote!(::svless::source::eventbridge::subscribe(sources, #s, #d, #call))
+        }
+    };
+    let what = match source {
+        Source::S3 => "An S3 event handler".to_owned(),
+        Source::DynamoDb => "A DynamoDB Streams handler".to_owned(),
+        Source::Sqs => "An SQS handler".to_owned(),
+        Source::EventBridge => "An EventBridge handler".to_owned(),
+    };
+    let holder = crate::handler_struct(function, &what);
+    let bounds = rest
+        .iter()
+        .map(|ty| quote_spanned!(ty.span()=> #ty: ::svless::invocation::FromInvocation<__S>,));
+    let _ = Span::call_site();
+    Ok(quote! {
+        #holder
+
+        impl<__S> ::svless::source::Subscribe<__S> for #name
+        where
+            __S: ::core::marker::Send + ::core::marker::Sync + 'static,
+            #(#bounds)*
+        {
+            fn subscribe(self, sources: &mut ::svless::source::Sources<__S>) {
+                #register;
+            }
+        }
+    })
+}
