@@ -5,6 +5,8 @@ fn api_macro_misuse_gives_spanned_errors() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/api/fail/*.rs");
     t.compile_fail("tests/ui/problem/fail/*.rs");
+    t.compile_fail("tests/ui/events/fail/*.rs");
+    t.compile_fail("tests/ui/named_error/fail/*.rs");
 }
 
 #[test]

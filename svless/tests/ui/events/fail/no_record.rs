@@ -1,0 +1,3 @@
+#[svless::sqs]
+async fn on_message() {}
+fn main() {}

@@ -1,0 +1,3 @@
+#[svless::s3]
+async fn on_upload(_key: String) {}
+fn main() {}
