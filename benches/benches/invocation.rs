@@ -5,7 +5,8 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use svless_benches::{
-    axum_router, event, floor, lambda_http_axum, svless_app, svless_app_with, svless_invoke,
+    axum_router, event, floor, lambda_http_axum, stream_app, stream_event, stream_floor,
+    svless_app, svless_app_with, svless_invoke,
 };
 
 fn invocation(c: &mut Criterion) {
@@ -39,5 +40,20 @@ fn route_count(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, invocation, route_count);
+/// A DynamoDB stream batch of 100 records decoded into a typed struct and handled, against a
+/// hand-written `serde_dynamo` loop over `aws_lambda_events` types.
+fn stream_batch(c: &mut Criterion) {
+    let payload = stream_event(100);
+    let app = stream_app();
+    let mut group = c.benchmark_group("dynamodb_stream_100");
+    group.bench_function("svless", |b| {
+        b.iter(|| svless_invoke(&app, black_box(&payload)))
+    });
+    group.bench_function("floor (aws_lambda_events + serde_dynamo)", |b| {
+        b.iter(|| stream_floor(black_box(&payload)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, invocation, route_count, stream_batch);
 criterion_main!(benches);

@@ -172,6 +172,15 @@ mod tests {
     }
 
     #[test]
+    fn both_stream_handlers_take_every_record() {
+        let payload = stream_event(100);
+        let ours = svless_invoke(&stream_app(), &payload);
+        let theirs = stream_floor(&payload);
+        assert_eq!(ours, br#"{"batchItemFailures":[]}"#);
+        assert_eq!(ours, theirs);
+    }
+
+    #[test]
     fn all_three_give_the_same_todo() {
         let payload = event();
         assert!(
@@ -185,4 +194,99 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a, c);
     }
+}
+
+// ---- DynamoDB Streams ----
+
+/// The item in the stream benchmark.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Item {
+    /// Partition key.
+    pub pk: String,
+    /// Sort key.
+    pub sk: String,
+    /// Title.
+    pub title: String,
+    /// Done.
+    pub done: bool,
+    /// Version.
+    pub version: u64,
+    /// Tags.
+    pub tags: Vec<String>,
+}
+
+/// A DynamoDB stream batch of `records` MODIFY records with both images, as Lambda delivers it.
+pub fn stream_event(records: usize) -> Vec<u8> {
+    let image = |i: usize, version: u64, title: &str| {
+        serde_json::json!({
+            "pk": {"S": format!("USER#{}", i % 7)},
+            "sk": {"S": format!("TODO#{i:05}")},
+            "title": {"S": title},
+            "done": {"BOOL": version % 2 == 0},
+            "version": {"N": version.to_string()},
+            "tags": {"L": [{"S": "home"}, {"S": "urgent"}]},
+        })
+    };
+    let records: Vec<serde_json::Value> = (0..records)
+        .map(|i| {
+            serde_json::json!({
+                "eventID": format!("{i:032x}"),
+                "eventName": "MODIFY",
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "us-east-1",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": 1700000000 + i,
+                    "Keys": {"pk": {"S": format!("USER#{}", i % 7)}, "sk": {"S": format!("TODO#{i:05}")}},
+                    "OldImage": image(i, 1, "write the benchmark"),
+                    "NewImage": image(i, 2, "write the benchmark, again"),
+                    "SequenceNumber": format!("{:021}", 100_000 + i),
+                    "SizeBytes": 212,
+                    "StreamViewType": "NEW_AND_OLD_IMAGES"
+                },
+                "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/todos/stream/2023-11-14T00:00:00.000"
+            })
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({ "Records": records })).unwrap_or_default()
+}
+
+fn handle_change(old: &Item, new: &Item) -> bool {
+    std::hint::black_box(old.version < new.version && new.title.len() > old.title.len())
+}
+
+/// The svless stream handler.
+#[svless::dynamodb_stream]
+pub async fn on_item(record: svless::source::dynamodb::StreamRecord<Item>) {
+    if let svless::source::dynamodb::Change::Modify { old, new } = &record.change {
+        handle_change(old, new);
+    }
+}
+
+/// The svless app for the stream benchmark.
+pub fn stream_app() -> svless::App {
+    svless::App::new().on(on_item)
+}
+
+/// A hand-written handler: `aws_lambda_events` + `serde_dynamo`, the batch response by hand.
+pub fn stream_floor(payload: &[u8]) -> Vec<u8> {
+    let Ok(event) = serde_json::from_slice::<aws_lambda_events::dynamodb::Event>(payload) else {
+        return Vec::new();
+    };
+    let mut failures: Vec<serde_json::Value> = Vec::new();
+    for record in event.records {
+        let sequence = record.change.sequence_number.clone().unwrap_or_default();
+        let old: Result<Item, _> = serde_dynamo::from_item(record.change.old_image);
+        let new: Result<Item, _> = serde_dynamo::from_item(record.change.new_image);
+        match (old, new) {
+            (Ok(old), Ok(new)) => {
+                handle_change(&old, &new);
+            }
+            _ => {
+                failures.push(serde_json::json!({ "itemIdentifier": sequence }));
+                break;
+            }
+        }
+    }
+    serde_json::to_vec(&serde_json::json!({ "batchItemFailures": failures })).unwrap_or_default()
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub struct Invocation<S> {
     state: Arc<S>,
-    context: Context,
+    context: Arc<Context>,
 }
 
 impl<S> Clone for Invocation<S> {
@@ -37,7 +37,18 @@ impl<S> Invocation<S> {
     /// let inv = svless_core::invocation::Invocation::new(std::sync::Arc::new(()), svless_core::Context::default());
     /// ```
     pub fn new(state: Arc<S>, context: Context) -> Self {
-        Self { state, context }
+        Self {
+            state,
+            context: Arc::new(context),
+        }
+    }
+
+    /// The same invocation for a handler that takes no state.
+    pub(crate) fn without_state(&self) -> Invocation<()> {
+        Invocation {
+            state: Arc::new(()),
+            context: self.context.clone(),
+        }
     }
 
     /// The app state.
@@ -91,6 +102,6 @@ impl<S, T: FromRef<S>> FromInvocation<S> for State<T> {
 
 impl<S> FromInvocation<S> for Context {
     fn from_invocation(invocation: &Invocation<S>) -> Result<Self, crate::BoxError> {
-        Ok(invocation.context.clone())
+        Ok(Context::clone(&invocation.context))
     }
 }

@@ -63,8 +63,8 @@ pub enum Change<T> {
 pub struct StreamRecord<T> {
     /// The change.
     pub change: Change<T>,
-    /// The item's key attributes, as DynamoDB JSON.
-    pub keys: serde_json::Value,
+    /// The item's key attributes; decode them with `serde_dynamo::from_item` into your key type.
+    pub keys: serde_dynamo::Item,
     /// The record's sequence number (what a partial batch response reports).
     pub sequence_number: String,
     /// When the change was made (to the second).
@@ -133,10 +133,9 @@ impl<T: DeserializeOwned> StreamRecord<T> {
             },
             other => return Err(format!("unknown stream event name `{other}`")),
         };
-        let keys = serde_json::to_value(&stream.keys).unwrap_or(serde_json::Value::Null);
         Ok(StreamRecord {
             change,
-            keys,
+            keys: stream.keys,
             sequence_number: stream.sequence_number.unwrap_or_default(),
             approximate_creation: stream.approximate_creation_date_time,
             event_id: record.event_id,
