@@ -222,7 +222,7 @@ pub fn stream_event(records: usize) -> Vec<u8> {
             "pk": {"S": format!("USER#{}", i % 7)},
             "sk": {"S": format!("TODO#{i:05}")},
             "title": {"S": title},
-            "done": {"BOOL": version % 2 == 0},
+            "done": {"BOOL": version.is_multiple_of(2)},
             "version": {"N": version.to_string()},
             "tags": {"L": [{"S": "home"}, {"S": "urgent"}]},
         })

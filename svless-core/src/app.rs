@@ -53,6 +53,8 @@ pub struct App<S = ()> {
     errors: Vec<String>,
     compiled: OnceLock<RouteService>,
     sources: Sources<S>,
+    entry: Option<String>,
+    functions: Vec<(String, String)>,
 }
 
 impl Default for App<()> {
@@ -93,6 +95,8 @@ impl App<()> {
             errors: Vec::new(),
             compiled: OnceLock::new(),
             sources: Sources::default(),
+            entry: None,
+            functions: Vec::new(),
         }
     }
 
@@ -116,6 +120,8 @@ impl App<()> {
             errors: self.errors,
             compiled: OnceLock::new(),
             sources: self.sources.with_state(),
+            entry: self.entry,
+            functions: self.functions,
         }
     }
 }
@@ -237,6 +243,109 @@ impl<S: Send + Sync + 'static> App<S> {
         self
     }
 
+    /// Sends every invocation to the task `task`, whatever its shape: for a function that runs
+    /// one Step Functions task. On Lambda the `SVLESS_HANDLER` environment variable does the same.
+    ///
+    /// ```
+    /// let app = svless_core::App::new().handler("resize");
+    /// ```
+    pub fn handler(mut self, task: &str) -> Self {
+        self.entry = Some(task.to_owned());
+        self
+    }
+
+    /// Maps a Lambda function (its name, ARN, or a template reference such as
+    /// `${ResizeFunctionArn}`) to a task: invocations of that function go to the task, and
+    /// [`App::check_state_machine`] resolves the function to it. A task named like the function
+    /// needs no mapping.
+    ///
+    /// ```
+    /// let app = svless_core::App::new().function("todo-resize", "resize");
+    /// ```
+    pub fn function(mut self, function: &str, task: &str) -> Self {
+        self.functions.push((function.to_owned(), task.to_owned()));
+        self
+    }
+
+    /// The task an invocation goes to, if it goes to one: the explicit handler, else the task the
+    /// function maps to, else the task named like the function.
+    fn task_for(
+        &self,
+        lambda: &Context,
+    ) -> Result<Option<&crate::source::task::Subscription<S>>, NamedError> {
+        let tasks = &self.sources.tasks;
+        if let Some(entry) = &self.entry {
+            return tasks
+                .iter()
+                .find(|t| &t.name == entry)
+                .map(Some)
+                .ok_or_else(|| {
+                    NamedError::new(
+                        "Svless.UnknownTask",
+                        format!("the handler `{entry}` is no task of this app"),
+                    )
+                });
+        }
+        if tasks.is_empty() || lambda.function_name.is_empty() {
+            return Ok(None);
+        }
+        Ok(self
+            .resolve_task(&lambda.function_name)
+            .and_then(|name| tasks.iter().find(|t| t.name == name)))
+    }
+
+    /// `SVLESS_HANDLER` names the task, unless the app already chose one.
+    pub(crate) fn handler_from_env(self, task: &str) -> Self {
+        if self.entry.is_some() {
+            self
+        } else {
+            self.handler(task)
+        }
+    }
+
+    fn resolve_task(&self, function: &str) -> Option<String> {
+        let name = crate::source::task::function_name(function);
+        self.functions
+            .iter()
+            .find(|(f, _)| f == function || f == name)
+            .map(|(_, task)| task.clone())
+            .or_else(|| {
+                self.sources
+                    .tasks
+                    .iter()
+                    .find(|t| t.name == name)
+                    .map(|t| t.name.clone())
+            })
+    }
+
+    /// Checks a state machine definition (Amazon States Language JSON) against the app: every
+    /// Lambda task state must invoke a function that maps to a task of the app, and every name in
+    /// its `Retry` and `Catch` `ErrorEquals` must be one that task can raise (or a `States.*` or
+    /// `Lambda.*` name).
+    ///
+    /// ```
+    /// use svless_core::App;
+    /// use svless_core::source::task::StateMachineIssue;
+    /// let definition = r#"{"StartAt": "Resize", "States": {"Resize": {
+    ///     "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+    ///     "Parameters": {"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:resize"},
+    ///     "End": true}}}"#;
+    /// let issues = App::new().check_state_machine(definition).unwrap_err();
+    /// assert!(matches!(&issues[0], StateMachineIssue::UnknownTask { function, .. } if function.ends_with(":resize")));
+    /// ```
+    pub fn check_state_machine(
+        &self,
+        definition: &str,
+    ) -> Result<(), Vec<crate::source::task::StateMachineIssue>> {
+        let issues =
+            crate::source::task::check(definition, &self.sources.tasks, &|f| self.resolve_task(f));
+        if issues.is_empty() {
+            Ok(())
+        } else {
+            Err(issues)
+        }
+    }
+
     /// Wraps the whole app (every route, the 404 and 405 answers) in a `tower::Layer`.
     ///
     /// ```
@@ -318,12 +427,27 @@ impl<S: Send + Sync + 'static> App<S> {
     /// assert!(svless_core::App::new().route_fn("GIT", "/", h).check().is_err());
     /// ```
     pub fn check(&self) -> Result<(), BuildError> {
-        if self.errors.is_empty() {
+        let mut problems = self.errors.clone();
+        let known = |task: &str| self.sources.tasks.iter().any(|t| t.name == task);
+        for (function, task) in &self.functions {
+            if !known(task) {
+                problems.push(format!(
+                    "the function `{function}` maps to `{task}`, which is no task of this app"
+                ));
+            }
+        }
+        if let Some(entry) = self.entry.as_deref().filter(|e| !known(e)) {
+            problems.push(format!("the handler `{entry}` is no task of this app"));
+        }
+        let mut names: Vec<&str> = self.sources.tasks.iter().map(|t| t.name.as_str()).collect();
+        names.sort_unstable();
+        for pair in names.windows(2).filter(|p| p[0] == p[1]) {
+            problems.push(format!("two tasks are named `{}`", pair[0]));
+        }
+        if problems.is_empty() {
             Ok(())
         } else {
-            Err(BuildError {
-                problems: self.errors.clone(),
-            })
+            Err(BuildError { problems })
         }
     }
 
@@ -434,6 +558,12 @@ impl<S: Send + Sync + 'static> App<S> {
     /// # }
     /// ```
     pub async fn dispatch(&self, payload: &[u8], lambda: Context) -> Result<Vec<u8>, NamedError> {
+        if let Some(task) = self.task_for(&lambda)? {
+            let invocation = Invocation::new(self.state.clone(), lambda);
+            return (task.handler)(payload, invocation).await.inspect_err(|err| {
+                tracing::error!(task = %task.name, error_type = %err.error_type(), error = %err.message(), "the task failed");
+            });
+        }
         match event::classify(payload)? {
             Kind::Http(format) => {
                 let (request, reply) = event::decode(payload, format, lambda)?;

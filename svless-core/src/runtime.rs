@@ -156,7 +156,13 @@ where
     E: Into<BoxError>,
 {
     lambda_environment()?;
-    let app = match init.await.map_err(Into::into) {
+    let handler = std::env::var("SVLESS_HANDLER")
+        .ok()
+        .filter(|h| !h.is_empty());
+    let app = match init.await.map_err(Into::into).map(|app| match &handler {
+        Some(task) => app.handler_from_env(task),
+        None => app,
+    }) {
         Ok(app) => match app.check() {
             Ok(()) => app,
             Err(err) => {

@@ -14,6 +14,7 @@ pub(crate) enum Source {
     DynamoDb,
     Sqs,
     EventBridge,
+    Task,
 }
 
 impl Source {
@@ -23,6 +24,7 @@ impl Source {
             Source::DynamoDb => "#[svless::dynamodb_stream]",
             Source::Sqs => "#[svless::sqs]",
             Source::EventBridge => "#[svless::event]",
+            Source::Task => "#[svless::task]",
         }
     }
 
@@ -33,6 +35,7 @@ impl Source {
             Source::DynamoDb => &["StreamRecord"],
             Source::Sqs => &["Message"],
             Source::EventBridge => &["Event", "Scheduled"],
+            Source::Task => &[],
         }
     }
 
@@ -42,6 +45,7 @@ impl Source {
             Source::DynamoDb => "`record: svless::source::dynamodb::StreamRecord<YourItem>`",
             Source::Sqs => "`message: svless::source::sqs::Message<YourBody>`",
             Source::EventBridge => "`event: svless::source::eventbridge::Event<YourDetail>`",
+            Source::Task => "`input: YourInput` (any type that implements `serde::Deserialize`)",
         }
     }
 
@@ -50,6 +54,7 @@ impl Source {
             Source::S3 => &["prefix", "suffix", "events"],
             Source::DynamoDb | Source::Sqs => &[],
             Source::EventBridge => &["source", "detail_type"],
+            Source::Task => &["name"],
         }
     }
 }
@@ -61,6 +66,7 @@ struct Options {
     events: Vec<LitStr>,
     source: Option<LitStr>,
     detail_type: Option<LitStr>,
+    name: Option<LitStr>,
 }
 
 fn string(expr: &Expr, key: &str) -> syn::Result<LitStr> {
@@ -138,6 +144,16 @@ fn parse_options(source: Source, attr: TokenStream) -> syn::Result<Options> {
             (Source::EventBridge, "detail_type") => {
                 options.detail_type = Some(string(&pair.value, "detail_type")?)
             }
+            (Source::Task, "name") => {
+                let name = string(&pair.value, "name")?;
+                if name.value().is_empty() || name.value().contains(char::is_whitespace) {
+                    return Err(syn::Error::new(
+                        name.span(),
+                        "a task name is one word, such as `resize`",
+                    ));
+                }
+                options.name = Some(name);
+            }
             _ => {
                 return Err(syn::Error::new_spanned(
                     &pair.path,
@@ -182,6 +198,25 @@ pub(crate) fn expand(source: Source, attr: TokenStream, item: TokenStream) -> To
             let err = err.into_compile_error();
             quote! { #function #err }
         }
+    }
+}
+
+/// The `E` of a `-> Result<O, E>` return type.
+fn task_error(output: &syn::ReturnType) -> Option<&Type> {
+    let syn::ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let Type::Path(path) = &**ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.iter().nth(1) {
+        Some(syn::GenericArgument::Type(error)) => Some(error),
+        _ => None,
     }
 }
 
@@ -234,8 +269,9 @@ fn expand_fn(source: Source, attr: TokenStream, function: &ItemFn) -> syn::Resul
             ),
         )),
         Some(first)
-            if !last_segment(first)
-                .is_some_and(|n| source.record_types().contains(&n.as_str())) =>
+            if !matches!(source, Source::Task)
+                && !last_segment(first)
+                    .is_some_and(|n| source.record_types().contains(&n.as_str())) =>
         {
             add(syn::Error::new_spanned(
                 first,
@@ -266,10 +302,27 @@ fn expand_fn(source: Source, attr: TokenStream, function: &ItemFn) -> syn::Resul
             };
         }
     });
-    let call = quote! {
-        move |__record: #record_ty, __invocation: ::svless::invocation::Invocation<__S>| async move {
-            #(#extracts)*
-            ::svless::IntoOutcome::into_outcome(#name::handler(__record, #(#args),*).await)
+    let call = if matches!(source, Source::Task) {
+        let finish = match task_error(&sig.output) {
+            Some(_) => {
+                quote!(#name::handler(__record, #(#args),*).await.map_err(::svless::IntoNamedError::into_named_error))
+            }
+            None => {
+                quote!(::core::result::Result::<_, ::svless::NamedError>::Ok(#name::handler(__record, #(#args),*).await))
+            }
+        };
+        quote! {
+            move |__record: #record_ty, __invocation: ::svless::invocation::Invocation<__S>| async move {
+                #(#extracts)*
+                #finish
+            }
+        }
+    } else {
+        quote! {
+            move |__record: #record_ty, __invocation: ::svless::invocation::Invocation<__S>| async move {
+                #(#extracts)*
+                ::svless::IntoOutcome::into_outcome(#name::handler(__record, #(#args),*).await)
+            }
         }
     };
     let register = match source {
@@ -296,12 +349,24 @@ fn expand_fn(source: Source, attr: TokenStream, function: &ItemFn) -> syn::Resul
             let (s, d) = (opt(&options.source), opt(&options.detail_type));
             quote!(::svless::source::eventbridge::subscribe(sources, #s, #d, #call))
         }
+        Source::Task => {
+            let task_name = options
+                .name
+                .clone()
+                .unwrap_or_else(|| LitStr::new(&name.to_string(), name.span()));
+            let errors = match task_error(&sig.output) {
+                Some(error) => quote!(<#error as ::svless::source::task::ErrorNames>::NAMES),
+                None => quote!(&[]),
+            };
+            quote!(::svless::source::task::subscribe(sources, #task_name, #errors, #call))
+        }
     };
     let what = match source {
         Source::S3 => "An S3 event handler".to_owned(),
         Source::DynamoDb => "A DynamoDB Streams handler".to_owned(),
         Source::Sqs => "An SQS handler".to_owned(),
         Source::EventBridge => "An EventBridge handler".to_owned(),
+        Source::Task => "A Step Functions task".to_owned(),
     };
     let holder = crate::handler_struct(function, &what);
     let bounds = rest

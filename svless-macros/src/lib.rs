@@ -208,6 +208,44 @@ pub fn event(attr: TokenStream, item: TokenStream) -> TokenStream {
     events::expand(events::Source::EventBridge, attr.into(), item.into()).into()
 }
 
+/// Declares a Step Functions task: `#[svless::task]` (named like the function) or
+/// `#[svless::task(name = "resize")]` on an `async fn` whose first argument is the state input
+/// (any `serde::Deserialize` type; a mismatch fails as `Svless.InvalidTaskInput` naming the field)
+/// and whose result is the task output (`serde::Serialize`), or `Result<O, E>` where `E` derives
+/// `svless::NamedError`, so that `Retry` and `Catch` match its `errorType`s.
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Deserialize)]
+/// struct Resize { key: String, width: u32 }
+/// #[derive(Serialize)]
+/// struct Resized { key: String }
+///
+/// #[derive(Debug, svless::NamedError)]
+/// enum ResizeError {
+///     #[error_type("Image.TooLarge")]
+///     TooLarge,
+/// }
+/// impl std::fmt::Display for ResizeError {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("too large") }
+/// }
+///
+/// #[svless::task(name = "resize")]
+/// async fn resize(input: Resize, ctx: svless::Context) -> Result<Resized, ResizeError> {
+///     if input.width > 4096 {
+///         return Err(ResizeError::TooLarge);
+///     }
+///     Ok(Resized { key: format!("small/{}", input.key) })
+/// }
+///
+/// let app = svless::App::new().on(resize);
+/// ```
+#[proc_macro_attribute]
+pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
+    events::expand(events::Source::Task, attr.into(), item.into()).into()
+}
+
 /// Derives `svless::IntoNamedError`: each variant (or the struct) names its Lambda `errorType`
 /// with `#[error_type("Image.TooLarge")]`; the `Display` text is the `errorMessage`.
 ///

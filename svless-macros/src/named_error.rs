@@ -51,6 +51,7 @@ fn error_type(
 fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
     let input: DeriveInput = syn::parse2(input)?;
     let ident = &input.ident;
+    let mut all_names: Vec<LitStr> = Vec::new();
     let name_expr = match &input.data {
         Data::Enum(data) => {
             let mut arms = Vec::new();
@@ -69,6 +70,7 @@ fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
                             Fields::Unit => quote!(#ident::#v),
                         };
                         arms.push(quote!(#pattern => #name,));
+                        all_names.push(name);
                     }
                     Err(err) => match &mut errors {
                         Some(existing) => existing.combine(err),
@@ -83,6 +85,7 @@ fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
         }
         Data::Struct(_) => {
             let name = error_type(&input.attrs, ident, &format!("`{ident}`"))?;
+            all_names.push(name.clone());
             quote!(#name)
         }
         Data::Union(_) => {
@@ -99,6 +102,10 @@ fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
                 let name: &'static str = #name_expr;
                 ::svless::NamedError::new(name, ::std::string::ToString::to_string(&self))
             }
+        }
+
+        impl #impl_generics ::svless::source::task::ErrorNames for #ident #ty_generics #where_clause {
+            const NAMES: &'static [&'static str] = &[#(#all_names),*];
         }
     })
 }

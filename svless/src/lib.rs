@@ -57,4 +57,6 @@
 //! - The guide in `docs/` (getting started, HTTP, architecture).
 
 pub use svless_core::*;
-pub use svless_macros::{NamedError, PathParams, Problem, api, dynamodb_stream, event, s3, sqs};
+pub use svless_macros::{
+    NamedError, PathParams, Problem, api, dynamodb_stream, event, s3, sqs, task,
+};

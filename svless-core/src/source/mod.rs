@@ -7,6 +7,7 @@ pub mod dynamodb;
 pub mod eventbridge;
 pub mod s3;
 pub mod sqs;
+pub mod task;
 
 use crate::handler::BoxFuture;
 use crate::invocation::Invocation;
@@ -23,6 +24,7 @@ pub struct Sources<S> {
     pub(crate) dynamodb: Vec<dynamodb::Subscription<S>>,
     pub(crate) sqs: Vec<sqs::Subscription<S>>,
     pub(crate) eventbridge: Vec<eventbridge::Subscription<S>>,
+    pub(crate) tasks: Vec<task::Subscription<S>>,
 }
 
 impl<S> Default for Sources<S> {
@@ -32,6 +34,7 @@ impl<S> Default for Sources<S> {
             dynamodb: Vec::new(),
             sqs: Vec::new(),
             eventbridge: Vec::new(),
+            tasks: Vec::new(),
         }
     }
 }
@@ -80,14 +83,28 @@ impl Sources<()> {
                     handler: stateless(s.handler),
                 })
                 .collect(),
+            tasks: self
+                .tasks
+                .into_iter()
+                .map(|t| {
+                    let handler = t.handler;
+                    task::Subscription {
+                        name: t.name,
+                        errors: t.errors,
+                        handler: Arc::new(move |payload: &[u8], invocation: Invocation<S>| {
+                            handler(payload, invocation.without_state())
+                        }),
+                    }
+                })
+                .collect(),
         }
     }
 }
 
 /// Runs a handler's future, turning a panic into the named error `Svless.Panic`.
-pub(crate) fn guarded<F>(future: F) -> BoxFuture<Result<(), NamedError>>
+pub(crate) fn guarded<T, F>(future: F) -> BoxFuture<Result<T, NamedError>>
 where
-    F: std::future::Future<Output = Result<(), NamedError>> + Send + 'static,
+    F: std::future::Future<Output = Result<T, NamedError>> + Send + 'static,
 {
     use futures_util::FutureExt as _;
     Box::pin(
@@ -111,7 +128,7 @@ where
 /// Pass it to [`App::on`](crate::App::on).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an event handler for an app whose state is `{S}`",
-    note = "declare it with `#[svless::s3]`, `#[svless::dynamodb_stream]`, `#[svless::sqs]` or `#[svless::event]`, and check that its `State<T>` arguments match the app's state"
+    note = "declare it with `#[svless::s3]`, `#[svless::dynamodb_stream]`, `#[svless::sqs]`, `#[svless::event]` or `#[svless::task]`, and check that its `State<T>` arguments match the app's state"
 )]
 pub trait Subscribe<S> {
     /// Adds the handler to `sources`.

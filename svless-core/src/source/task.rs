@@ -1,0 +1,315 @@
+//! Step Functions tasks: typed input and output, named errors for `Retry` and `Catch`, the
+//! callback pattern's task token, and a check of state machine definitions against the app.
+
+use crate::handler::BoxFuture;
+use crate::invocation::Invocation;
+use crate::named_error::NamedError;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::Arc;
+
+/// The errors a task can raise, by name: what `#[derive(svless::NamedError)]` lists, so that a
+/// state machine's `ErrorEquals` can be checked against them.
+///
+/// ```
+/// use svless_core::source::task::ErrorNames;
+/// assert!(<svless_core::NamedError as ErrorNames>::NAMES.is_empty());
+/// ```
+pub trait ErrorNames {
+    /// Every `errorType` the type can carry; empty when it is only known at run time.
+    const NAMES: &'static [&'static str];
+}
+
+impl ErrorNames for NamedError {
+    const NAMES: &'static [&'static str] = &[];
+}
+
+impl ErrorNames for crate::BoxError {
+    const NAMES: &'static [&'static str] = &[];
+}
+
+impl ErrorNames for std::convert::Infallible {
+    const NAMES: &'static [&'static str] = &[];
+}
+
+/// The names svless itself reports for a task invocation.
+pub const SVLESS_TASK_ERRORS: &[&str] = &[
+    "Svless.InvalidTaskInput",
+    "Svless.InvalidTaskOutput",
+    "Svless.Panic",
+    "Svless.HandlerError",
+];
+
+/// A task token, as a state started with `.waitForTaskToken` passes it (`"token.$": "$$.Task.Token"`).
+///
+/// ```
+/// use svless_core::source::task::{TaskToken, WithToken};
+/// let input: WithToken<serde_json::Value> =
+///     serde_json::from_str(r#"{"taskToken": "AQB8...", "order": 7}"#).expect("a token and an input");
+/// assert_eq!(input.task_token.as_str(), "AQB8...");
+/// assert_eq!(input.input["order"], 7);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TaskToken(String);
+
+impl TaskToken {
+    /// The token, to pass to `SendTaskSuccess` / `SendTaskFailure`.
+    ///
+    /// ```
+    /// let token: svless_core::source::task::TaskToken = serde_json::from_str("\"t\"").expect("a token");
+    /// assert_eq!(token.as_str(), "t");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A task input with the callback token beside it: `{"taskToken": "...", ...input}`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct WithToken<T> {
+    /// The token to report the task's outcome with.
+    #[serde(rename = "taskToken")]
+    pub task_token: TaskToken,
+    /// The rest of the input.
+    #[serde(flatten)]
+    pub input: T,
+}
+
+type TaskFn<S> =
+    Arc<dyn Fn(&[u8], Invocation<S>) -> BoxFuture<Result<Vec<u8>, NamedError>> + Send + Sync>;
+
+pub(crate) struct Subscription<S> {
+    pub(crate) name: String,
+    pub(crate) errors: &'static [&'static str],
+    pub(crate) handler: TaskFn<S>,
+}
+
+/// Decodes a task's input, naming the field that does not match.
+///
+/// ```
+/// use svless_core::source::task::decode_input;
+/// #[derive(serde::Deserialize, Debug)]
+/// struct Resize { width: u32 }
+/// let err = decode_input::<Resize>(br#"{"width": "wide"}"#).unwrap_err();
+/// assert_eq!(err.error_type(), "Svless.InvalidTaskInput");
+/// assert!(err.message().contains("width"));
+/// ```
+pub fn decode_input<T: DeserializeOwned>(payload: &[u8]) -> Result<T, NamedError> {
+    if let Ok(input) = serde_json::from_slice(payload) {
+        return Ok(input);
+    }
+    let mut de = serde_json::Deserializer::from_slice(payload);
+    serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let cause = serde_json::json!({ "field": path });
+        NamedError::new(
+            "Svless.InvalidTaskInput",
+            format!("the task input does not match at `{path}`: {}", err.inner()),
+        )
+        .with_cause(cause)
+    })
+}
+
+/// Registers a task named `name` (what `#[svless::task]` generates). `errors` lists the error names
+/// the task can raise (see [`ErrorNames`]).
+pub fn subscribe<S, T, O, F, Fut>(
+    sources: &mut super::Sources<S>,
+    name: &str,
+    errors: &'static [&'static str],
+    handler: F,
+) where
+    S: Send + Sync + 'static,
+    T: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    F: Fn(T, Invocation<S>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, NamedError>> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    let task: TaskFn<S> = Arc::new(move |payload: &[u8], invocation| -> BoxFuture<_> {
+        let input = match decode_input::<T>(payload) {
+            Ok(input) => input,
+            Err(err) => return Box::pin(std::future::ready(Err(err))),
+        };
+        let handler = handler.clone();
+        super::guarded(async move {
+            let output = handler(input, invocation).await?;
+            serde_json::to_vec(&output).map_err(|e| {
+                NamedError::new(
+                    "Svless.InvalidTaskOutput",
+                    format!("the task output does not serialize: {e}"),
+                )
+            })
+        })
+    });
+    sources.tasks.push(Subscription {
+        name: name.to_owned(),
+        errors,
+        handler: task,
+    });
+}
+
+/// A finding of [`check_state_machine`](crate::App::check_state_machine).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StateMachineIssue {
+    /// The definition is not a state machine (not JSON, or no `States`).
+    Invalid(String),
+    /// A Lambda task state invokes a function that maps to no registered task.
+    UnknownTask {
+        /// The state's name.
+        state: String,
+        /// The function it invokes.
+        function: String,
+    },
+    /// A `Retry` or `Catch` names an error that the state's task never raises.
+    UnknownError {
+        /// The state's name.
+        state: String,
+        /// The name in `ErrorEquals`.
+        error: String,
+        /// The task the state invokes.
+        task: String,
+    },
+}
+
+impl std::fmt::Display for StateMachineIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateMachineIssue::Invalid(why) => {
+                write!(f, "the definition is not a state machine: {why}")
+            }
+            StateMachineIssue::UnknownTask { state, function } => {
+                write!(
+                    f,
+                    "state `{state}` invokes `{function}`, which maps to no task of the app"
+                )
+            }
+            StateMachineIssue::UnknownError { state, error, task } => {
+                write!(
+                    f,
+                    "state `{state}` matches `{error}`, which task `{task}` never raises"
+                )
+            }
+        }
+    }
+}
+
+/// Errors that any Lambda task state may see, raised by Step Functions or the Lambda service.
+fn is_service_error(name: &str) -> bool {
+    name.starts_with("States.") || name.starts_with("Lambda.")
+}
+
+/// The function a Lambda task state invokes, if it is one.
+fn invoked_function(state: &Value) -> Option<String> {
+    let resource = state.get("Resource")?.as_str()?;
+    if resource.starts_with("arn:aws:states:::lambda:invoke") {
+        let parameters = state.get("Parameters").or_else(|| state.get("Arguments"))?;
+        return parameters
+            .get("FunctionName")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+    }
+    if resource.starts_with("arn:aws:lambda:") {
+        return Some(resource.to_owned());
+    }
+    None
+}
+
+/// `arn:aws:lambda:region:account:function:name[:qualifier]` or a plain name: the name.
+pub(crate) fn function_name(reference: &str) -> &str {
+    match reference.split(':').collect::<Vec<_>>().as_slice() {
+        ["arn", _, "lambda", _, _, "function", name, ..] => name,
+        _ => reference,
+    }
+}
+
+pub(crate) fn check<S>(
+    definition: &str,
+    tasks: &[Subscription<S>],
+    resolve: &dyn Fn(&str) -> Option<String>,
+) -> Vec<StateMachineIssue> {
+    let root: Value = match serde_json::from_str(definition) {
+        Ok(root) => root,
+        Err(e) => return vec![StateMachineIssue::Invalid(e.to_string())],
+    };
+    if root.get("States").and_then(Value::as_object).is_none() {
+        return vec![StateMachineIssue::Invalid("it has no `States`".into())];
+    }
+    let mut issues = Vec::new();
+    let mut pending = vec![&root];
+    while let Some(machine) = pending.pop() {
+        let Some(states) = machine.get("States").and_then(Value::as_object) else {
+            continue;
+        };
+        for (name, state) in states {
+            for nested in ["Iterator", "ItemProcessor"] {
+                if let Some(inner) = state.get(nested) {
+                    pending.push(inner);
+                }
+            }
+            if let Some(branches) = state.get("Branches").and_then(Value::as_array) {
+                pending.extend(branches.iter());
+            }
+            let Some(function) = invoked_function(state) else {
+                continue;
+            };
+            let Some(task) =
+                resolve(&function).and_then(|task| tasks.iter().find(|t| t.name == task))
+            else {
+                issues.push(StateMachineIssue::UnknownTask {
+                    state: name.clone(),
+                    function,
+                });
+                continue;
+            };
+            let raised: BTreeSet<&str> = task
+                .errors
+                .iter()
+                .chain(SVLESS_TASK_ERRORS)
+                .copied()
+                .collect();
+            for clause in ["Retry", "Catch"] {
+                let Some(rules) = state.get(clause).and_then(Value::as_array) else {
+                    continue;
+                };
+                for error in rules
+                    .iter()
+                    .filter_map(|r| r.get("ErrorEquals").and_then(Value::as_array))
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
+                    if !is_service_error(error) && !raised.contains(error) {
+                        issues.push(StateMachineIssue::UnknownError {
+                            state: name.clone(),
+                            error: error.to_owned(),
+                            task: task.name.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    issues
+}
+
+#[cfg(test)]
+mod tests {
+    use super::function_name;
+
+    #[test]
+    fn function_names_come_out_of_arns() {
+        assert_eq!(
+            function_name("arn:aws:lambda:us-east-1:123456789012:function:resize:$LATEST"),
+            "resize"
+        );
+        assert_eq!(
+            function_name("arn:aws:lambda:us-east-1:123456789012:function:resize"),
+            "resize"
+        );
+        assert_eq!(function_name("resize"), "resize");
+    }
+}
