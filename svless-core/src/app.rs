@@ -12,7 +12,7 @@ use crate::response::IntoResponse;
 use crate::routing::{
     Found, MethodFilter, RouteEntry, RouteService, RouteTarget, Router, Template,
 };
-use crate::source::{Sources, Subscribe, dynamodb, eventbridge, s3, sqs};
+use crate::source::{Sources, Subscribe, dynamodb, eventbridge, s3, sqs, websocket};
 use futures_util::FutureExt as _;
 use http::{HeaderValue, Method, StatusCode, header};
 use std::convert::Infallible;
@@ -647,6 +647,18 @@ impl<S: Send + Sync + 'static> App<S> {
                     (subscription.handler)(payload.clone(), invocation.clone()).await?;
                 }
                 Ok(b"null".to_vec())
+            }
+            Kind::WebSocket => {
+                if sources.websocket.is_empty() {
+                    return Err(unhandled("WebSocket events"));
+                }
+                websocket::run(
+                    &sources.websocket,
+                    payload,
+                    self.state.clone(),
+                    invocation.context().clone(),
+                )
+                .await
             }
             Kind::Http(_) => Err(unhandled("this HTTP request")),
         }

@@ -60,6 +60,8 @@ pub struct Context {
     pub authorizer: Map<String, Value>,
     /// The payload format the request arrived in.
     pub payload_format: PayloadFormat,
+    /// The WebSocket connection the event belongs to (WebSocket APIs only).
+    pub connection_id: Option<String>,
 }
 
 impl Context {

@@ -15,6 +15,7 @@ pub(crate) enum Source {
     Sqs,
     EventBridge,
     Task,
+    WebSocket,
 }
 
 impl Source {
@@ -25,6 +26,7 @@ impl Source {
             Source::Sqs => "#[svless::sqs]",
             Source::EventBridge => "#[svless::event]",
             Source::Task => "#[svless::task]",
+            Source::WebSocket => "#[svless::ws]",
         }
     }
 
@@ -36,6 +38,7 @@ impl Source {
             Source::Sqs => &["Message"],
             Source::EventBridge => &["Event", "Scheduled"],
             Source::Task => &[],
+            Source::WebSocket => &["WsMessage"],
         }
     }
 
@@ -46,6 +49,9 @@ impl Source {
             Source::Sqs => "`message: svless::source::sqs::Message<YourBody>`",
             Source::EventBridge => "`event: svless::source::eventbridge::Event<YourDetail>`",
             Source::Task => "`input: YourInput` (any type that implements `serde::Deserialize`)",
+            Source::WebSocket => {
+                "`message: svless::source::websocket::WsMessage<YourBody>` (`WsMessage<()>` for none)"
+            }
         }
     }
 
@@ -55,6 +61,7 @@ impl Source {
             Source::DynamoDb | Source::Sqs => &[],
             Source::EventBridge => &["source", "detail_type"],
             Source::Task => &["name"],
+            Source::WebSocket => &["route"],
         }
     }
 }
@@ -67,6 +74,7 @@ struct Options {
     source: Option<LitStr>,
     detail_type: Option<LitStr>,
     name: Option<LitStr>,
+    route: Option<LitStr>,
 }
 
 fn string(expr: &Expr, key: &str) -> syn::Result<LitStr> {
@@ -143,6 +151,27 @@ fn parse_options(source: Source, attr: TokenStream) -> syn::Result<Options> {
             }
             (Source::EventBridge, "detail_type") => {
                 options.detail_type = Some(string(&pair.value, "detail_type")?)
+            }
+            (Source::WebSocket, "route") => {
+                let route = string(&pair.value, "route")?;
+                let value = route.value();
+                if value.is_empty() || value.contains(char::is_whitespace) {
+                    return Err(syn::Error::new(
+                        route.span(),
+                        "a route key is one word: `$connect`, `$disconnect`, `$default` or an action such as `sendmessage`",
+                    ));
+                }
+                if value.starts_with('$')
+                    && !["$connect", "$disconnect", "$default"].contains(&value.as_str())
+                {
+                    return Err(syn::Error::new(
+                        route.span(),
+                        format!(
+                            "`{value}` is no WebSocket route: the `$` routes are `$connect`, `$disconnect` and `$default`"
+                        ),
+                    ));
+                }
+                options.route = Some(route);
             }
             (Source::Task, "name") => {
                 let name = string(&pair.value, "name")?;
@@ -302,7 +331,22 @@ fn expand_fn(source: Source, attr: TokenStream, function: &ItemFn) -> syn::Resul
             };
         }
     });
-    let call = if matches!(source, Source::Task) {
+    let call = if matches!(source, Source::WebSocket) {
+        let extracts = rest.iter().zip(&args).map(|(ty, arg)| {
+            quote_spanned! {ty.span()=>
+                let #arg = match <#ty as ::svless::invocation::FromInvocation<__S>>::from_invocation(&__invocation) {
+                    Ok(value) => value,
+                    Err(err) => return ::svless::IntoResponse::into_response(::svless::Error::internal(err)),
+                };
+            }
+        });
+        quote! {
+            move |__record: #record_ty, __invocation: ::svless::invocation::Invocation<__S>| async move {
+                #(#extracts)*
+                ::svless::IntoResponse::into_response(#name::handler(__record, #(#args),*).await)
+            }
+        }
+    } else if matches!(source, Source::Task) {
         let finish = match task_error(&sig.output) {
             Some(_) => {
                 quote!(#name::handler(__record, #(#args),*).await.map_err(::svless::IntoNamedError::into_named_error))
@@ -349,6 +393,15 @@ fn expand_fn(source: Source, attr: TokenStream, function: &ItemFn) -> syn::Resul
             let (s, d) = (opt(&options.source), opt(&options.detail_type));
             quote!(::svless::source::eventbridge::subscribe(sources, #s, #d, #call))
         }
+        Source::WebSocket => {
+            let Some(route) = &options.route else {
+                return Err(syn::Error::new(
+                    Span::call_site(),
+                    "name the route: `#[svless::ws(route = \"$connect\")]` (or `$disconnect`, `$default`, an action)",
+                ));
+            };
+            quote!(::svless::source::websocket::subscribe(sources, #route, #call))
+        }
         Source::Task => {
             let task_name = options
                 .name
@@ -367,12 +420,12 @@ fn expand_fn(source: Source, attr: TokenStream, function: &ItemFn) -> syn::Resul
         Source::Sqs => "An SQS handler".to_owned(),
         Source::EventBridge => "An EventBridge handler".to_owned(),
         Source::Task => "A Step Functions task".to_owned(),
+        Source::WebSocket => "A WebSocket route handler".to_owned(),
     };
     let holder = crate::handler_struct(function, &what);
     let bounds = rest
         .iter()
         .map(|ty| quote_spanned!(ty.span()=> #ty: ::svless::invocation::FromInvocation<__S>,));
-    let _ = Span::call_site();
     Ok(quote! {
         #holder
 

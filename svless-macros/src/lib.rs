@@ -246,6 +246,37 @@ pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
     events::expand(events::Source::Task, attr.into(), item.into()).into()
 }
 
+/// Declares a WebSocket route handler: `#[svless::ws(route = "$connect")]` (or `$disconnect`,
+/// `$default`, an action such as `sendmessage`) on an `async fn` whose first argument is a
+/// `svless::source::websocket::WsMessage<T>` and whose result is a response: on `$connect`, an
+/// error status (such as `Err(svless::Error::forbidden(..))`) refuses the connection.
+///
+/// ```
+/// use svless::source::websocket::WsMessage;
+///
+/// #[svless::ws(route = "$connect")]
+/// async fn connect(message: WsMessage<()>) -> Result<(), svless::Error> {
+///     match message.query.get("token") {
+///         Some(_) => Ok(()),
+///         None => Err(svless::Error::unauthorized("a token is required")),
+///     }
+/// }
+///
+/// #[derive(serde::Deserialize)]
+/// struct Chat { text: String }
+///
+/// #[svless::ws(route = "sendmessage")]
+/// async fn send(message: WsMessage<Chat>) -> String {
+///     format!("{} said {}", message.connection_id, message.body.text)
+/// }
+///
+/// let app = svless::App::new().on(connect).on(send);
+/// ```
+#[proc_macro_attribute]
+pub fn ws(attr: TokenStream, item: TokenStream) -> TokenStream {
+    events::expand(events::Source::WebSocket, attr.into(), item.into()).into()
+}
+
 /// Derives `svless::IntoNamedError`: each variant (or the struct) names its Lambda `errorType`
 /// with `#[error_type("Image.TooLarge")]`; the `Display` text is the `errorMessage`.
 ///

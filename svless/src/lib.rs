@@ -58,5 +58,5 @@
 
 pub use svless_core::*;
 pub use svless_macros::{
-    NamedError, PathParams, Problem, api, dynamodb_stream, event, s3, sqs, task,
+    NamedError, PathParams, Problem, api, dynamodb_stream, event, s3, sqs, task, ws,
 };

@@ -78,6 +78,8 @@ pub(crate) enum Kind {
     Sqs,
     /// An EventBridge event (S3 events delivered through EventBridge among them).
     EventBridge,
+    /// An API Gateway WebSocket event.
+    WebSocket,
 }
 
 /// Reads the `eventSource` of the first record of `Records`, then stops.
@@ -122,6 +124,8 @@ impl<'de> Visitor<'de> for FirstRecordSource<'_> {
 struct ProbeContext {
     #[serde(default)]
     elb: Option<IgnoredAny>,
+    #[serde(rename = "connectionId", default)]
+    connection_id: Option<IgnoredAny>,
     #[serde(default)]
     http: Option<IgnoredAny>,
     #[serde(rename = "resourcePath", default)]
@@ -166,7 +170,9 @@ impl<'de> Visitor<'de> for Classify<'_> {
                 "requestContext" => {
                     let ctx: Option<ProbeContext> = map.next_value()?;
                     let Some(ctx) = ctx else { continue };
-                    *self.0 = if ctx.elb.is_some() {
+                    *self.0 = if ctx.connection_id.is_some() {
+                        Some(Kind::WebSocket)
+                    } else if ctx.elb.is_some() {
                         Some(Kind::Http(PayloadFormat::Alb))
                     } else if ctx.http.is_some() {
                         Some(Kind::Http(PayloadFormat::ApiGatewayV2))

@@ -8,6 +8,7 @@ pub mod eventbridge;
 pub mod s3;
 pub mod sqs;
 pub mod task;
+pub mod websocket;
 
 use crate::handler::BoxFuture;
 use crate::invocation::Invocation;
@@ -25,6 +26,7 @@ pub struct Sources<S> {
     pub(crate) sqs: Vec<sqs::Subscription<S>>,
     pub(crate) eventbridge: Vec<eventbridge::Subscription<S>>,
     pub(crate) tasks: Vec<task::Subscription<S>>,
+    pub(crate) websocket: Vec<websocket::Subscription<S>>,
 }
 
 impl<S> Default for Sources<S> {
@@ -35,6 +37,7 @@ impl<S> Default for Sources<S> {
             sqs: Vec::new(),
             eventbridge: Vec::new(),
             tasks: Vec::new(),
+            websocket: Vec::new(),
         }
     }
 }
@@ -93,6 +96,19 @@ impl Sources<()> {
                         errors: t.errors,
                         handler: Arc::new(move |payload: &[u8], invocation: Invocation<S>| {
                             handler(payload, invocation.without_state())
+                        }),
+                    }
+                })
+                .collect(),
+            websocket: self
+                .websocket
+                .into_iter()
+                .map(|w| {
+                    let handler = w.handler;
+                    websocket::Subscription {
+                        route: w.route,
+                        handler: Arc::new(move |event, invocation: Invocation<S>| {
+                            handler(event, invocation.without_state())
                         }),
                     }
                 })
