@@ -440,7 +440,7 @@ mod tests {
             Err(DecodeError::UnknownSource)
         ));
         assert!(matches!(
-            classify(br#"{"version":"0"}"#),
+            classify(br#"{"version":"9"}"#),
             Err(DecodeError::UnknownSource)
         ));
         assert_eq!(
