@@ -40,6 +40,15 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// One emulator at a time: two emulators started together could race for one free port.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The Runtime API emulator, listening on loopback.
 fn emulator() -> (Killed, u16) {
     let port = free_port();
@@ -58,15 +67,20 @@ fn emulator() -> (Killed, u16) {
         .stderr(Stdio::null())
         .spawn()
         .expect("cargo lambda watch starts");
+    let mut child = Killed(child);
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            child.0.try_wait().ok().flatten().is_none(),
+            "the Runtime API emulator exited"
+        );
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "the Runtime API emulator did not listen within 30 s"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    (Killed(child), port)
+    (child, port)
 }
 
 fn function(binary: &str, port: u16, env: &[(&str, &str)]) -> Killed {
@@ -102,7 +116,7 @@ async fn invoke(port: u16, payload: Vec<u8>) -> Value {
     let response = tokio::time::timeout(Duration::from_secs(30), client.request(request))
         .await
         .expect("the invocation finishes within 30 s")
-        .expect("the emulator answers");
+        .unwrap_or_else(|e| panic!("the emulator did not answer: {e:?}"));
     let body = response
         .into_body()
         .collect()
@@ -115,6 +129,7 @@ async fn invoke(port: u16, payload: Vec<u8>) -> Value {
 
 #[tokio::test]
 async fn the_example_serves_api_gateway_events_on_the_runtime_api() {
+    let _serial = serial();
     let (_emulator, port) = emulator();
     let _function = function(env!("CARGO_BIN_EXE_hello-lambda"), port, &[]);
 
@@ -158,6 +173,7 @@ async fn the_example_serves_api_gateway_events_on_the_runtime_api() {
 }
 
 async fn init_error(env: &[(&str, &str)]) -> Value {
+    let _serial = serial();
     let (_emulator, port) = emulator();
     // The invocation waits for a runtime; the function fails while starting and says why. The
     // emulator hands an init error only to an invocation already waiting, so the function starts
