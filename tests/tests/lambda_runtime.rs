@@ -41,13 +41,7 @@ fn free_port() -> u16 {
 }
 
 /// One emulator at a time: two emulators started together could race for one free port.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The Runtime API emulator, listening on loopback.
 fn emulator() -> (Killed, u16) {
@@ -129,7 +123,7 @@ async fn invoke(port: u16, payload: Vec<u8>) -> Value {
 
 #[tokio::test]
 async fn the_example_serves_api_gateway_events_on_the_runtime_api() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let (_emulator, port) = emulator();
     let _function = function(env!("CARGO_BIN_EXE_hello-lambda"), port, &[]);
 
@@ -173,7 +167,7 @@ async fn the_example_serves_api_gateway_events_on_the_runtime_api() {
 }
 
 async fn init_error(env: &[(&str, &str)]) -> Value {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let (_emulator, port) = emulator();
     // The invocation waits for a runtime; the function fails while starting and says why. The
     // emulator hands an init error only to an invocation already waiting, so the function starts
