@@ -7,11 +7,13 @@ use crate::error::{BoxError, Error, Problem};
 use crate::event::{self, Kind, RouteHint};
 use crate::handler::{BoxFuture, Endpoint, FromRequestArgs, Handler};
 use crate::invocation::Invocation;
+use crate::metrics::MetricsSink;
 use crate::named_error::NamedError;
 use crate::response::IntoResponse;
 use crate::routing::{
     Found, MethodFilter, RouteEntry, RouteService, RouteTarget, Router, Template,
 };
+use crate::scope::{self, Scope};
 use crate::source::{Sources, Subscribe, dynamodb, eventbridge, s3, sqs, websocket};
 use futures_util::FutureExt as _;
 use http::{HeaderValue, Method, StatusCode, header};
@@ -23,6 +25,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context as TaskContext, Poll};
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, Service, ServiceExt};
+use tracing::Instrument as _;
 
 type LayerFn = Arc<dyn Fn(RouteService) -> RouteService + Send + Sync>;
 
@@ -55,6 +58,8 @@ pub struct App<S = ()> {
     sources: Sources<S>,
     entry: Option<String>,
     functions: Vec<(String, String)>,
+    metrics_namespace: String,
+    metrics_sink: MetricsSink,
 }
 
 impl Default for App<()> {
@@ -97,6 +102,9 @@ impl App<()> {
             sources: Sources::default(),
             entry: None,
             functions: Vec::new(),
+            metrics_namespace: std::env::var("SVLESS_METRICS_NAMESPACE")
+                .unwrap_or_else(|_| "svless".to_owned()),
+            metrics_sink: crate::metrics::stdout_sink(),
         }
     }
 
@@ -122,6 +130,8 @@ impl App<()> {
             sources: self.sources.with_state(),
             entry: self.entry,
             functions: self.functions,
+            metrics_namespace: self.metrics_namespace,
+            metrics_sink: self.metrics_sink,
         }
     }
 }
@@ -240,6 +250,31 @@ impl<S: Send + Sync + 'static> App<S> {
     /// ```
     pub fn on<H: Subscribe<S>>(mut self, handler: H) -> Self {
         handler.subscribe(&mut self.sources);
+        self
+    }
+
+    /// The CloudWatch namespace of the app's metrics (default: `SVLESS_METRICS_NAMESPACE`, else `svless`).
+    ///
+    /// ```
+    /// let app = svless_core::App::new().metrics_namespace("Todo");
+    /// ```
+    pub fn metrics_namespace(mut self, namespace: &str) -> Self {
+        self.metrics_namespace = namespace.to_owned();
+        self
+    }
+
+    /// Where the app's EMF documents go, one JSON line each (default: standard output).
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    /// let sink = lines.clone();
+    /// let app = svless_core::App::new().metrics_sink(move |line: &str| {
+    ///     sink.lock().expect("not poisoned").push(line.to_owned());
+    /// });
+    /// ```
+    pub fn metrics_sink(mut self, sink: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.metrics_sink = Arc::new(sink);
         self
     }
 
@@ -558,6 +593,22 @@ impl<S: Send + Sync + 'static> App<S> {
     /// # }
     /// ```
     pub async fn dispatch(&self, payload: &[u8], lambda: Context) -> Result<Vec<u8>, NamedError> {
+        let scope = Scope::new(&lambda, &self.metrics_namespace);
+        let span = tracing::info_span!("invocation", requestId = %lambda.request_id);
+        let outcome = scope::run(
+            scope.clone(),
+            self.dispatch_in_scope(payload, lambda).instrument(span),
+        )
+        .await;
+        crate::metrics::flush(&scope, &self.metrics_namespace, &self.metrics_sink);
+        outcome
+    }
+
+    async fn dispatch_in_scope(
+        &self,
+        payload: &[u8],
+        lambda: Context,
+    ) -> Result<Vec<u8>, NamedError> {
         if let Some(task) = self.task_for(&lambda)? {
             let invocation = Invocation::new(self.state.clone(), lambda);
             return (task.handler)(payload, invocation).await.inspect_err(|err| {

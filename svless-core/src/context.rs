@@ -62,6 +62,8 @@ pub struct Context {
     pub payload_format: PayloadFormat,
     /// The WebSocket connection the event belongs to (WebSocket APIs only).
     pub connection_id: Option<String>,
+    /// The X-Ray trace id of the invocation (`_X_AMZN_TRACE_ID`).
+    pub trace_id: Option<String>,
 }
 
 impl Context {

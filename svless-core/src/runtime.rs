@@ -156,6 +156,7 @@ where
     E: Into<BoxError>,
 {
     lambda_environment()?;
+    crate::logging::init();
     let handler = std::env::var("SVLESS_HANDLER")
         .ok()
         .filter(|h| !h.is_empty());
@@ -186,6 +187,7 @@ where
                 function_version: lambda.env_config.version.clone(),
                 invoked_function_arn: lambda.invoked_function_arn.clone(),
                 deadline: Some(SystemTime::UNIX_EPOCH + Duration::from_millis(lambda.deadline)),
+                trace_id: lambda.xray_trace_id.clone(),
                 ..Context::default()
             };
             match app.dispatch(event.payload.get().as_bytes(), ctx).await {

@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), svless::BoxError> {
-    tracing_subscriber::fmt().with_env_filter("info").init();
+    svless::logging::init();
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
         return hello_api::app().run().await;
     }
