@@ -38,6 +38,29 @@ fn every_fixture_round_trips_through_its_event_type() {
     for name in ["alb-single-value.json", "alb-multi-value.json"] {
         round_trip::<AlbTargetGroupRequest>(name);
     }
+    for name in ["s3-put-encoded-key.json", "s3-copy-and-delete.json"] {
+        round_trip::<aws_lambda_events::s3::S3Event>(name);
+    }
+    for name in ["dynamodb-stream.json", "dynamodb-stream-ttl-remove.json"] {
+        round_trip::<aws_lambda_events::dynamodb::Event>(name);
+    }
+    for name in ["sqs-standard.json", "sqs-fifo.json"] {
+        round_trip::<aws_lambda_events::sqs::SqsEvent>(name);
+    }
+    for name in [
+        "eventbridge-scheduled.json",
+        "eventbridge-custom.json",
+        "s3-via-eventbridge.json",
+    ] {
+        round_trip::<aws_lambda_events::eventbridge::EventBridgeEvent<serde_json::Value>>(name);
+    }
+    for name in [
+        "websocket-connect.json",
+        "websocket-message.json",
+        "websocket-disconnect.json",
+    ] {
+        round_trip::<aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest>(name);
+    }
 }
 
 #[derive(serde::Deserialize)]

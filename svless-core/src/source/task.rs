@@ -313,3 +313,94 @@ mod tests {
         assert_eq!(function_name("resize"), "resize");
     }
 }
+
+#[cfg(feature = "sfn")]
+mod callback {
+    use super::TaskToken;
+    use crate::named_error::NamedError;
+    use serde::Serialize;
+
+    /// Why Step Functions did not take a task's outcome.
+    #[derive(Debug, thiserror::Error)]
+    #[non_exhaustive]
+    pub enum CallbackError {
+        /// The output does not serialize to JSON.
+        #[error("the task output does not serialize: {0}")]
+        Output(#[from] serde_json::Error),
+        /// The token is unknown, or its task has already finished or timed out.
+        #[error("the task token is invalid or its task is no longer waiting")]
+        InvalidToken(#[source] aws_sdk_sfn::Error),
+        /// Any other failure of the Step Functions API.
+        #[error("Step Functions refused the outcome: {0}")]
+        Service(#[source] aws_sdk_sfn::Error),
+    }
+
+    fn classify(err: aws_sdk_sfn::Error) -> CallbackError {
+        match err {
+            aws_sdk_sfn::Error::InvalidToken(_)
+            | aws_sdk_sfn::Error::TaskDoesNotExist(_)
+            | aws_sdk_sfn::Error::TaskTimedOut(_) => CallbackError::InvalidToken(err),
+            other => CallbackError::Service(other),
+        }
+    }
+
+    impl TaskToken {
+        /// Reports the waiting task's success with `output` (`SendTaskSuccess`).
+        ///
+        /// ```no_run
+        /// # async fn doc(token: svless_core::source::task::TaskToken) -> Result<(), Box<dyn std::error::Error>> {
+        /// let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        /// let sfn = aws_sdk_sfn::Client::new(&config);
+        /// token.succeed(&sfn, &serde_json::json!({"approved": true})).await?;
+        /// # Ok(()) }
+        /// ```
+        pub async fn succeed<T: Serialize>(
+            &self,
+            client: &aws_sdk_sfn::Client,
+            output: &T,
+        ) -> Result<(), CallbackError> {
+            let output = serde_json::to_string(output)?;
+            client
+                .send_task_success()
+                .task_token(self.as_str())
+                .output(output)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify(e.into()))
+        }
+
+        /// Reports the waiting task's failure with a named error (`SendTaskFailure`: `error` is the
+        /// `errorType` that `Catch` matches, `cause` the message, or the JSON cause when there is one).
+        ///
+        /// ```no_run
+        /// # async fn doc(token: svless_core::source::task::TaskToken) -> Result<(), Box<dyn std::error::Error>> {
+        /// let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        /// let sfn = aws_sdk_sfn::Client::new(&config);
+        /// token.fail(&sfn, &svless_core::NamedError::new("Order.Rejected", "the manager said no")).await?;
+        /// # Ok(()) }
+        /// ```
+        pub async fn fail(
+            &self,
+            client: &aws_sdk_sfn::Client,
+            error: &NamedError,
+        ) -> Result<(), CallbackError> {
+            let cause = match error.cause() {
+                Some(cause) => cause.to_string(),
+                None => error.message().to_owned(),
+            };
+            client
+                .send_task_failure()
+                .task_token(self.as_str())
+                .error(error.error_type())
+                .cause(cause)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify(e.into()))
+        }
+    }
+}
+
+#[cfg(feature = "sfn")]
+pub use callback::CallbackError;

@@ -230,3 +230,94 @@ fn encode(response: Response) -> Vec<u8> {
     }
     serde_json::to_vec(&out).unwrap_or_default()
 }
+
+#[cfg(feature = "websocket-client")]
+mod connections {
+    use aws_sdk_apigatewaymanagement::error::SdkError;
+    use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
+    use aws_sdk_apigatewaymanagement::primitives::Blob;
+
+    /// Why a message did not reach a connection.
+    #[derive(Debug, thiserror::Error)]
+    #[non_exhaustive]
+    pub enum PostError {
+        /// The client has disconnected (410 Gone): forget the connection.
+        #[error("the connection {0} is gone")]
+        Gone(String),
+        /// Too many messages: try again later.
+        #[error("posting to the connection was throttled")]
+        Throttled(#[source] Box<SdkError<PostToConnectionError>>),
+        /// Any other failure.
+        #[error("posting to the connection failed: {0}")]
+        Service(#[source] Box<SdkError<PostToConnectionError>>),
+    }
+
+    /// Sends messages to the connections of a WebSocket API stage (API Gateway's management API).
+    ///
+    /// ```no_run
+    /// # async fn doc(message: svless_core::source::websocket::WsMessage<()>) -> Result<(), Box<dyn std::error::Error>> {
+    /// use svless_core::source::websocket::{Connections, PostError};
+    /// let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    /// let connections = Connections::for_stage(&config, message.domain_name.as_deref().unwrap_or(""), message.stage.as_deref().unwrap_or(""));
+    /// match connections.post(&message.connection_id, b"hello").await {
+    ///     Ok(()) => {}
+    ///     Err(PostError::Gone(id)) => println!("forget {id}"),
+    ///     Err(other) => return Err(other.into()),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[derive(Debug, Clone)]
+    pub struct Connections {
+        client: aws_sdk_apigatewaymanagement::Client,
+    }
+
+    impl Connections {
+        /// The connections of the stage served at `https://{domain}/{stage}`.
+        pub fn for_stage(config: &aws_config::SdkConfig, domain: &str, stage: &str) -> Self {
+            let endpoint = format!("https://{domain}/{stage}");
+            Self::with_endpoint(config, &endpoint)
+        }
+
+        /// The connections behind an explicit management endpoint (a custom domain, a local server).
+        pub fn with_endpoint(config: &aws_config::SdkConfig, endpoint: &str) -> Self {
+            let conf = aws_sdk_apigatewaymanagement::config::Builder::from(config)
+                .endpoint_url(endpoint)
+                .build();
+            Self {
+                client: aws_sdk_apigatewaymanagement::Client::from_conf(conf),
+            }
+        }
+
+        /// Posts `data` to the connection.
+        pub async fn post(
+            &self,
+            connection_id: &str,
+            data: impl Into<Vec<u8>>,
+        ) -> Result<(), PostError> {
+            self.client
+                .post_to_connection()
+                .connection_id(connection_id)
+                .data(Blob::new(data.into()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|err| post_error(connection_id, err))
+        }
+    }
+
+    /// Sorts a management API error into what the caller should do.
+    pub fn post_error(connection_id: &str, err: SdkError<PostToConnectionError>) -> PostError {
+        match err.as_service_error() {
+            Some(PostToConnectionError::GoneException(_)) => {
+                PostError::Gone(connection_id.to_owned())
+            }
+            Some(PostToConnectionError::LimitExceededException(_)) => {
+                PostError::Throttled(Box::new(err))
+            }
+            _ => PostError::Service(Box::new(err)),
+        }
+    }
+}
+
+#[cfg(feature = "websocket-client")]
+pub use connections::{Connections, PostError, post_error};
