@@ -273,12 +273,28 @@ mod connections {
 
     impl Connections {
         /// The connections of the stage served at `https://{domain}/{stage}`.
+        ///
+        /// ```no_run
+        /// # async fn doc() {
+        /// let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        /// let connections = svless_core::source::websocket::Connections::for_stage(
+        ///     &config, "abcd1234.execute-api.us-east-1.amazonaws.com", "production");
+        /// # }
+        /// ```
         pub fn for_stage(config: &aws_config::SdkConfig, domain: &str, stage: &str) -> Self {
             let endpoint = format!("https://{domain}/{stage}");
             Self::with_endpoint(config, &endpoint)
         }
 
         /// The connections behind an explicit management endpoint (a custom domain, a local server).
+        ///
+        /// ```no_run
+        /// # async fn doc() {
+        /// let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        /// let connections = svless_core::source::websocket::Connections::with_endpoint(
+        ///     &config, "https://ws.example.com/production");
+        /// # }
+        /// ```
         pub fn with_endpoint(config: &aws_config::SdkConfig, endpoint: &str) -> Self {
             let conf = aws_sdk_apigatewaymanagement::config::Builder::from(config)
                 .endpoint_url(endpoint)
@@ -288,7 +304,15 @@ mod connections {
             }
         }
 
-        /// Posts `data` to the connection.
+        /// Posts `data` to the connection; a client that has left is [`PostError::Gone`].
+        ///
+        /// ```no_run
+        /// # async fn doc(connections: svless_core::source::websocket::Connections) {
+        /// if let Err(svless_core::source::websocket::PostError::Gone(id)) = connections.post("abc=", b"hi".to_vec()).await {
+        ///     println!("forget {id}");
+        /// }
+        /// # }
+        /// ```
         pub async fn post(
             &self,
             connection_id: &str,
@@ -305,7 +329,16 @@ mod connections {
         }
     }
 
-    /// Sorts a management API error into what the caller should do.
+    /// Sorts a management API error into what the caller should do: gone, throttled, or other.
+    ///
+    /// ```no_run
+    /// # fn doc(err: aws_sdk_apigatewaymanagement::error::SdkError<aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError>) {
+    /// match svless_core::source::websocket::post_error("abc=", err) {
+    ///     svless_core::source::websocket::PostError::Gone(id) => println!("forget {id}"),
+    ///     other => println!("{other}"),
+    /// }
+    /// # }
+    /// ```
     pub fn post_error(connection_id: &str, err: SdkError<PostToConnectionError>) -> PostError {
         match err.as_service_error() {
             Some(PostToConnectionError::GoneException(_)) => {
