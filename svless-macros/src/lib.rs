@@ -11,6 +11,38 @@ mod template;
 use proc_macro::TokenStream;
 use quote::quote;
 
+/// Reads one attribute per variant of an enum with `parse`, collecting every error; each result
+/// comes with the variant's match pattern (`Type::Variant { .. }`).
+pub(crate) fn per_variant<T>(
+    ident: &syn::Ident,
+    data: &syn::DataEnum,
+    mut parse: impl FnMut(&syn::Variant) -> syn::Result<T>,
+) -> syn::Result<Vec<(proc_macro2::TokenStream, T)>> {
+    let mut found = Vec::new();
+    let mut errors: Option<syn::Error> = None;
+    for variant in &data.variants {
+        match parse(variant) {
+            Ok(value) => {
+                let v = &variant.ident;
+                let pattern = match &variant.fields {
+                    syn::Fields::Named(_) => quote!(#ident::#v { .. }),
+                    syn::Fields::Unnamed(_) => quote!(#ident::#v(..)),
+                    syn::Fields::Unit => quote!(#ident::#v),
+                };
+                found.push((pattern, value));
+            }
+            Err(err) => match &mut errors {
+                Some(existing) => existing.combine(err),
+                None => errors = Some(err),
+            },
+        }
+    }
+    match errors {
+        Some(err) => Err(err),
+        None => Ok(found),
+    }
+}
+
 /// The unit struct that stands for a handler, with the function kept as `name::handler`.
 pub(crate) fn handler_struct(function: &syn::ItemFn, what: &str) -> proc_macro2::TokenStream {
     let vis = &function.vis;

@@ -2,7 +2,7 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::{Data, DeriveInput, Fields, LitStr};
+use syn::{Data, DeriveInput, LitStr};
 
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
     match expand_inner(input) {
@@ -54,33 +54,18 @@ fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
     let mut all_names: Vec<LitStr> = Vec::new();
     let name_expr = match &input.data {
         Data::Enum(data) => {
-            let mut arms = Vec::new();
-            let mut errors: Option<syn::Error> = None;
-            for variant in &data.variants {
-                match error_type(
+            let found = crate::per_variant(ident, data, |variant| {
+                error_type(
                     &variant.attrs,
                     &variant.ident,
                     &format!("the variant `{}`", variant.ident),
-                ) {
-                    Ok(name) => {
-                        let v = &variant.ident;
-                        let pattern = match &variant.fields {
-                            Fields::Named(_) => quote!(#ident::#v { .. }),
-                            Fields::Unnamed(_) => quote!(#ident::#v(..)),
-                            Fields::Unit => quote!(#ident::#v),
-                        };
-                        arms.push(quote!(#pattern => #name,));
-                        all_names.push(name);
-                    }
-                    Err(err) => match &mut errors {
-                        Some(existing) => existing.combine(err),
-                        None => errors = Some(err),
-                    },
-                }
-            }
-            if let Some(err) = errors {
-                return Err(err);
-            }
+                )
+            })?;
+            let arms = found
+                .iter()
+                .map(|(pattern, name)| quote!(#pattern => #name,));
+            let arms: Vec<_> = arms.collect();
+            all_names.extend(found.iter().map(|(_, name)| name.clone()));
             quote!(match &self { #(#arms)* })
         }
         Data::Struct(_) => {

@@ -2,7 +2,7 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::{Data, DeriveInput, Fields, LitInt, LitStr};
+use syn::{Data, DeriveInput, LitInt, LitStr};
 
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
     match expand_inner(input) {
@@ -84,33 +84,20 @@ fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
     let ident = &input.ident;
     let body = match &input.data {
         Data::Enum(data) => {
-            let mut arms = Vec::new();
-            let mut errors: Option<syn::Error> = None;
-            for variant in &data.variants {
-                match parse_attr(
+            let found = crate::per_variant(ident, data, |variant| {
+                parse_attr(
                     &variant.attrs,
                     &variant.ident,
                     &format!("the variant `{}`", variant.ident),
-                ) {
-                    Ok(attr) => {
-                        let v = &variant.ident;
-                        let pattern = match &variant.fields {
-                            Fields::Named(_) => quote!(#ident::#v { .. }),
-                            Fields::Unnamed(_) => quote!(#ident::#v(..)),
-                            Fields::Unit => quote!(#ident::#v),
-                        };
-                        let problem = build(&attr);
-                        arms.push(quote!(#pattern => #problem,));
-                    }
-                    Err(err) => match &mut errors {
-                        Some(existing) => existing.combine(err),
-                        None => errors = Some(err),
-                    },
-                }
-            }
-            if let Some(err) = errors {
-                return Err(err);
-            }
+                )
+            })?;
+            let arms: Vec<_> = found
+                .iter()
+                .map(|(pattern, attr)| {
+                    let problem = build(attr);
+                    quote!(#pattern => #problem,)
+                })
+                .collect();
             quote!(match &self { #(#arms)* })
         }
         Data::Struct(_) => build(&parse_attr(&input.attrs, ident, &format!("`{ident}`"))?),
