@@ -12,6 +12,7 @@ pub mod invocation;
 pub mod logging;
 pub mod metrics;
 pub mod named_error;
+pub mod policy;
 pub mod response;
 pub mod routing;
 pub mod runtime;
