@@ -30,6 +30,19 @@ moto_ready || { echo "the moto server did not start:"; cat target-moto.log; exit
 export SVLESS_MOTO_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
 echo "==> moto server on $SVLESS_MOTO_ENDPOINT"
 
+# The test user pool's key set, served by a plain static HTTP server on loopback.
+JWKS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+python3 -m http.server --bind 127.0.0.1 "$JWKS_PORT" --directory tests/fixtures/jwks > /dev/null 2>&1 &
+JWKS_PID=$!
+trap 'kill "$MOTO_PID" "$JWKS_PID" 2>/dev/null || true; rm -f target-moto.log' EXIT
+jwks_ready() { python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$JWKS_PORT/jwks.json')" 2>/dev/null; }
+for _ in $(seq 1 100); do
+  jwks_ready && break
+  sleep 0.1
+done
+jwks_ready || { echo "the JWKS server did not start"; exit 1; }
+export SVLESS_JWKS_URL="http://127.0.0.1:$JWKS_PORT/jwks.json"
+
 echo "==> cargo fmt --check"
 cargo fmt --all --check
 

@@ -1,0 +1,217 @@
+//! The user pool's signing keys: fetched once, cached, refetched for an unknown `kid` at most
+//! once at a time and at most once per penalty window.
+
+use crate::error::AuthError;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use jsonwebtoken::DecodingKey;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// A JSON Web Key Set.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Jwks {
+    /// The keys.
+    pub keys: Vec<Jwk>,
+}
+
+/// One RSA key of a key set.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Jwk {
+    /// The key id tokens name in their header.
+    pub kid: String,
+    /// The key type; only `RSA` keys are used.
+    pub kty: String,
+    /// The modulus, base64url.
+    #[serde(default)]
+    pub n: String,
+    /// The exponent, base64url.
+    #[serde(default)]
+    pub e: String,
+}
+
+/// The largest key set svless reads (Cognito's has two keys).
+const MAX_JWKS_BYTES: usize = 64 * 1024;
+
+type Client = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Empty<Bytes>,
+>;
+
+/// Fetches and caches a user pool's keys.
+///
+/// ```
+/// use std::time::Duration;
+/// let keys = svless_auth::JwksCache::new("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE/.well-known/jwks.json")
+///     .expect("a client")
+///     .penalty(Duration::from_secs(10))
+///     .timeout(Duration::from_secs(2));
+/// assert_eq!(keys.fetches(), 0);
+/// ```
+pub struct JwksCache {
+    url: http::Uri,
+    client: Client,
+    keys: RwLock<HashMap<String, Arc<DecodingKey>>>,
+    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    penalty: Duration,
+    timeout: Duration,
+    fetches: AtomicUsize,
+}
+
+impl std::fmt::Debug for JwksCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwksCache")
+            .field("url", &self.url)
+            .field("fetches", &self.fetches())
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwksCache {
+    /// A cache of the keys at `url` (HTTPS, or HTTP for a local server), fetched with the
+    /// hyper + rustls stack the AWS SDK uses.
+    ///
+    /// ```
+    /// assert!(svless_auth::JwksCache::new("not a url").is_err());
+    /// ```
+    pub fn new(url: &str) -> Result<Self, AuthError> {
+        let url: http::Uri = url
+            .parse()
+            .map_err(|e| AuthError::KeysUnavailable(format!("the JWKS URL is invalid: {e}")))?;
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .map_err(|e| AuthError::KeysUnavailable(format!("no TLS roots: {e}")))?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(connector);
+        Ok(JwksCache {
+            url,
+            client,
+            keys: RwLock::new(HashMap::new()),
+            last_fetch: tokio::sync::Mutex::new(None),
+            penalty: Duration::from_secs(10),
+            timeout: Duration::from_secs(3),
+            fetches: AtomicUsize::new(0),
+        })
+    }
+
+    /// How long an unknown `kid` waits before the keys are fetched again (default 10 s).
+    ///
+    /// ```
+    /// let keys = svless_auth::JwksCache::new("https://example.com/jwks.json").expect("a client")
+    ///     .penalty(std::time::Duration::from_secs(30));
+    /// ```
+    pub fn penalty(mut self, penalty: Duration) -> Self {
+        self.penalty = penalty;
+        self
+    }
+
+    /// How long one fetch may take (default 3 s).
+    ///
+    /// ```
+    /// let keys = svless_auth::JwksCache::new("https://example.com/jwks.json").expect("a client")
+    ///     .timeout(std::time::Duration::from_millis(500));
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How many times the keys were fetched.
+    ///
+    /// ```
+    /// assert_eq!(svless_auth::JwksCache::new("https://example.com/jwks.json").expect("a client").fetches(), 0);
+    /// ```
+    pub fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    fn cached(&self, kid: &str) -> Option<Arc<DecodingKey>> {
+        self.keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(kid)
+            .cloned()
+    }
+
+    /// Fetches the keys now (during cold start, so no request pays for it).
+    ///
+    /// ```no_run
+    /// # async fn doc(keys: svless_auth::JwksCache) -> Result<(), svless_auth::AuthError> {
+    /// keys.hydrate().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn hydrate(&self) -> Result<(), AuthError> {
+        let mut last = self.last_fetch.lock().await;
+        *last = Some(Instant::now());
+        self.fetch().await
+    }
+
+    /// The key for `kid`: from the cache, else from one fetch (single-flight), unless the last
+    /// fetch was less than the penalty window ago.
+    pub(crate) async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, AuthError> {
+        if let Some(key) = self.cached(kid) {
+            return Ok(key);
+        }
+        let mut last = self.last_fetch.lock().await;
+        if let Some(key) = self.cached(kid) {
+            return Ok(key);
+        }
+        if last.is_some_and(|at| at.elapsed() < self.penalty) {
+            return Err(AuthError::UnknownKey);
+        }
+        *last = Some(Instant::now());
+        self.fetch().await?;
+        self.cached(kid).ok_or(AuthError::UnknownKey)
+    }
+
+    async fn fetch(&self) -> Result<(), AuthError> {
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let unavailable = |why: String| AuthError::KeysUnavailable(why);
+        let request = http::Request::get(self.url.clone())
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| unavailable(e.to_string()))?;
+        let response = tokio::time::timeout(self.timeout, self.client.request(request))
+            .await
+            .map_err(|_| unavailable(format!("no answer within {:?}", self.timeout)))?
+            .map_err(|e| unavailable(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(unavailable(format!(
+                "the JWKS endpoint answered {}",
+                response.status()
+            )));
+        }
+        let body = tokio::time::timeout(
+            self.timeout,
+            http_body_util::Limited::new(response.into_body(), MAX_JWKS_BYTES).collect(),
+        )
+        .await
+        .map_err(|_| unavailable("the key set did not arrive in time".into()))?
+        .map_err(|e| unavailable(e.to_string()))?
+        .to_bytes();
+        let jwks: Jwks = serde_json::from_slice(&body)
+            .map_err(|e| unavailable(format!("the key set is not JWKS: {e}")))?;
+        let mut keys = HashMap::new();
+        for jwk in jwks.keys.iter().filter(|k| k.kty == "RSA") {
+            match DecodingKey::from_rsa_components(&jwk.n, &jwk.e) {
+                Ok(key) => {
+                    keys.insert(jwk.kid.clone(), Arc::new(key));
+                }
+                Err(err) => {
+                    tracing::warn!(kid = %jwk.kid, error = %err, "a key of the set is unusable")
+                }
+            }
+        }
+        *self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = keys;
+        Ok(())
+    }
+}

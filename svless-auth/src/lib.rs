@@ -1,0 +1,15 @@
+//! Cognito JWT verification for svless.
+//!
+//! [`CognitoVerifier`] checks ID and access tokens as AWS's own verifier does — RS256 only, the
+//! key chosen by `kid` from the user pool's key set (never from the token), issuer, expiry,
+//! `token_use`, app client, scopes — and fails closed: an unreachable key set is a 503, never a
+//! pass. [`JwksCache`] fetches the keys once, refetches for an unknown `kid` at most once at a
+//! time and once per penalty window, so forged `kid`s cannot hammer the endpoint.
+
+mod error;
+mod jwks;
+mod verifier;
+
+pub use error::AuthError;
+pub use jwks::{Jwk, Jwks, JwksCache};
+pub use verifier::{Claims, CognitoVerifier, MAX_TOKEN_BYTES, TokenUse};

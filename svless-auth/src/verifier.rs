@@ -1,0 +1,304 @@
+//! Verifying Cognito ID and access tokens, with the checks AWS's own verifier makes.
+
+use crate::error::AuthError;
+use crate::jwks::JwksCache;
+use jsonwebtoken::{Algorithm, Validation};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which tokens an API accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenUse {
+    /// ID tokens (`token_use: id`, checked against `aud`).
+    Id,
+    /// Access tokens (`token_use: access`, checked against `client_id`).
+    Access,
+}
+
+impl TokenUse {
+    fn name(self) -> &'static str {
+        match self {
+            TokenUse::Id => "id",
+            TokenUse::Access => "access",
+        }
+    }
+}
+
+/// Tokens longer than this are refused before any work (Cognito's are a few KiB).
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// The claims of a verified token. `X` takes custom attributes and any other claim by name
+/// (`#[serde(rename = "custom:tenant")]`); by default, the other claims as a JSON map.
+///
+/// ```
+/// #[derive(serde::Deserialize, Debug)]
+/// struct Tenant {
+///     #[serde(rename = "custom:tenant")]
+///     tenant: Option<String>,
+/// }
+/// fn is_admin(claims: &svless_auth::Claims<Tenant>) -> bool {
+///     claims.groups.iter().any(|g| g == "admin")
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Claims<X = Map<String, Value>> {
+    /// The user's id.
+    pub sub: String,
+    /// The user name (`cognito:username`, or `username` in access tokens).
+    pub username: Option<String>,
+    /// The e-mail address (ID tokens).
+    pub email: Option<String>,
+    /// The groups (`cognito:groups`).
+    pub groups: Vec<String>,
+    /// The scopes (access tokens).
+    pub scopes: Vec<String>,
+    /// `id` or `access`.
+    pub token_use: TokenUse,
+    /// The app client the token was issued to (`aud` or `client_id`).
+    pub client_id: String,
+    /// Federated identities (`identities`), as sent.
+    pub identities: Vec<Value>,
+    /// Expiry, seconds since the epoch.
+    pub expires_at: u64,
+    /// Everything else, decoded into `X`.
+    pub extra: X,
+}
+
+#[derive(Deserialize)]
+struct Raw {
+    sub: String,
+    token_use: String,
+    #[serde(default)]
+    aud: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    iat: Option<u64>,
+    exp: u64,
+    #[serde(rename = "cognito:username", default)]
+    cognito_username: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(rename = "cognito:groups", default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    identities: Vec<Value>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+/// Verifies a user pool's tokens.
+///
+/// ```no_run
+/// # async fn doc(token: &str) -> Result<(), svless_auth::AuthError> {
+/// use svless_auth::{CognitoVerifier, TokenUse};
+/// let verifier = CognitoVerifier::new("us-east-1", "us-east-1_EXAMPLE", TokenUse::Access, ["7example23c9lk4mbuh6example"])?;
+/// let claims = verifier.verify::<serde_json::Map<String, serde_json::Value>>(token).await?;
+/// println!("{} in {:?}", claims.sub, claims.groups);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct CognitoVerifier {
+    issuer: String,
+    token_use: TokenUse,
+    client_ids: Vec<String>,
+    scopes: Vec<String>,
+    leeway: Duration,
+    keys: Arc<JwksCache>,
+}
+
+impl CognitoVerifier {
+    /// A verifier for the pool `user_pool_id` in `region`, its keys at the pool's JWKS URL.
+    ///
+    /// ```
+    /// let verifier = svless_auth::CognitoVerifier::new("us-east-1", "us-east-1_EXAMPLE", svless_auth::TokenUse::Id, ["client"]);
+    /// assert!(verifier.is_ok());
+    /// ```
+    pub fn new<I, C>(
+        region: &str,
+        user_pool_id: &str,
+        token_use: TokenUse,
+        client_ids: I,
+    ) -> Result<Self, AuthError>
+    where
+        I: IntoIterator<Item = C>,
+        C: Into<String>,
+    {
+        let issuer = format!("https://cognito-idp.{region}.amazonaws.com/{user_pool_id}");
+        let keys = JwksCache::new(&format!("{issuer}/.well-known/jwks.json"))?;
+        Ok(Self::with_keys(&issuer, keys, token_use, client_ids))
+    }
+
+    /// A verifier for `issuer` with its keys from `keys` — a JWKS URL configured apart from the
+    /// issuer, so a local server can serve the keys while tokens keep the AWS issuer.
+    ///
+    /// ```
+    /// use svless_auth::{CognitoVerifier, JwksCache, TokenUse};
+    /// let keys = JwksCache::new("http://127.0.0.1:5000/us-east-1_EXAMPLE/.well-known/jwks.json").expect("a client");
+    /// let verifier = CognitoVerifier::with_keys(
+    ///     "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE", keys, TokenUse::Id, ["client"]);
+    /// ```
+    pub fn with_keys<I, C>(
+        issuer: &str,
+        keys: JwksCache,
+        token_use: TokenUse,
+        client_ids: I,
+    ) -> Self
+    where
+        I: IntoIterator<Item = C>,
+        C: Into<String>,
+    {
+        CognitoVerifier {
+            issuer: issuer.to_owned(),
+            token_use,
+            client_ids: client_ids.into_iter().map(Into::into).collect(),
+            scopes: Vec::new(),
+            leeway: Duration::from_secs(5),
+            keys: Arc::new(keys),
+        }
+    }
+
+    /// Requires these scopes in access tokens.
+    ///
+    /// ```
+    /// # let verifier = svless_auth::CognitoVerifier::new("us-east-1", "us-east-1_X", svless_auth::TokenUse::Access, ["c"]).expect("a verifier");
+    /// let verifier = verifier.require_scopes(["todos/read"]);
+    /// ```
+    pub fn require_scopes<I: IntoIterator<Item = S>, S: Into<String>>(mut self, scopes: I) -> Self {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The clock skew allowed on `exp`, `nbf` and `iat` (default 5 s).
+    ///
+    /// ```
+    /// # let verifier = svless_auth::CognitoVerifier::new("us-east-1", "us-east-1_X", svless_auth::TokenUse::Id, ["c"]).expect("a verifier");
+    /// let verifier = verifier.leeway(std::time::Duration::from_secs(1));
+    /// ```
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// The key cache (to hydrate it during cold start, or to read its fetch count).
+    ///
+    /// ```
+    /// # let verifier = svless_auth::CognitoVerifier::new("us-east-1", "us-east-1_X", svless_auth::TokenUse::Id, ["c"]).expect("a verifier");
+    /// assert_eq!(verifier.keys().fetches(), 0);
+    /// ```
+    pub fn keys(&self) -> &JwksCache {
+        &self.keys
+    }
+
+    /// Verifies a token: RS256 only, key by `kid` from the pool's keys (never from the token),
+    /// signature, `iss`, `exp`/`nbf`/`iat` with the leeway, `token_use`, `aud` or `client_id`,
+    /// required scopes.
+    pub async fn verify<X: DeserializeOwned>(&self, token: &str) -> Result<Claims<X>, AuthError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(AuthError::Malformed(format!(
+                "the token is longer than {MAX_TOKEN_BYTES} bytes"
+            )));
+        }
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
+        if header.alg != Algorithm::RS256 {
+            return Err(AuthError::Algorithm(format!("{:?}", header.alg)));
+        }
+        let kid = header.kid.ok_or(AuthError::UnknownKey)?;
+        let key = self.keys.key(&kid).await?;
+
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        validation.validate_aud = false;
+        validation.validate_nbf = true;
+        validation.leeway = self.leeway.as_secs();
+        let data = jsonwebtoken::decode::<Raw>(token, &key, &validation).map_err(|err| {
+            use jsonwebtoken::errors::ErrorKind;
+            match err.kind() {
+                ErrorKind::InvalidSignature => AuthError::Signature,
+                ErrorKind::ExpiredSignature => AuthError::Expired,
+                ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+                ErrorKind::InvalidIssuer => AuthError::Issuer,
+                ErrorKind::InvalidAlgorithm => AuthError::Algorithm("not RS256".into()),
+                _ => AuthError::Malformed(err.to_string()),
+            }
+        })?;
+        let raw = data.claims;
+
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        if raw.iat.is_some_and(|iat| iat > now + self.leeway.as_secs()) {
+            return Err(AuthError::NotYetValid);
+        }
+        if raw.token_use != self.token_use.name() {
+            return Err(AuthError::TokenUse(raw.token_use));
+        }
+        let client_id = match self.token_use {
+            TokenUse::Id => raw.aud,
+            TokenUse::Access => raw.client_id,
+        }
+        .ok_or(AuthError::Audience)?;
+        if !self.client_ids.iter().any(|c| c == &client_id) {
+            return Err(AuthError::Audience);
+        }
+        let scopes: Vec<String> = raw
+            .scope
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        if let Some(missing) = self.scopes.iter().find(|s| !scopes.contains(s)) {
+            return Err(AuthError::Insufficient(missing.clone()));
+        }
+        let extra = serde_json::from_value(Value::Object(raw.rest)).map_err(|e| {
+            AuthError::Malformed(format!("the claims do not match the expected shape: {e}"))
+        })?;
+        Ok(Claims {
+            sub: raw.sub,
+            username: raw.cognito_username.or(raw.username),
+            email: raw.email,
+            groups: raw.groups,
+            scopes,
+            token_use: self.token_use,
+            client_id,
+            identities: raw.identities,
+            expires_at: raw.exp,
+            extra,
+        })
+    }
+
+    /// Reads the bearer token of an `Authorization` header value (`Bearer <token>`, the scheme
+    /// in any case).
+    ///
+    /// ```
+    /// use svless_auth::CognitoVerifier;
+    /// assert_eq!(CognitoVerifier::bearer(Some("Bearer abc")), Ok("abc"));
+    /// assert!(CognitoVerifier::bearer(Some("Bearr abc")).is_err());
+    /// assert!(CognitoVerifier::bearer(None).is_err());
+    /// ```
+    pub fn bearer(header: Option<&str>) -> Result<&str, AuthError> {
+        let header = header.ok_or(AuthError::Missing)?;
+        match header.split_once(' ') {
+            Some((scheme, token))
+                if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+            {
+                Ok(token.trim())
+            }
+            _ => Err(AuthError::Malformed(
+                "the Authorization header is not `Bearer <token>`".into(),
+            )),
+        }
+    }
+}
