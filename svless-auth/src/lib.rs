@@ -8,6 +8,8 @@
 
 mod error;
 mod jwks;
+#[cfg(feature = "users")]
+pub mod users;
 mod verifier;
 
 pub use error::AuthError;

@@ -1,0 +1,169 @@
+//! Real tokens: users made and signed in through the Cognito API of the moto server the test
+//! command starts (`SVLESS_MOTO_ENDPOINT`), verified with the pool's key set fetched from that
+//! server while the tokens keep the AWS issuer.
+
+use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
+use svless_auth::users::{CognitoUsers, UsersError};
+use svless_auth::{AuthError, CognitoVerifier, JwksCache, TokenUse};
+
+fn endpoint() -> String {
+    match std::env::var("SVLESS_MOTO_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => endpoint,
+        _ => panic!(
+            "SVLESS_MOTO_ENDPOINT is not set: run the README's test command (scripts/test.sh), which starts the moto server"
+        ),
+    }
+}
+
+async fn config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_cognitoidentityprovider::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+#[tokio::test]
+async fn tokens_issued_by_the_pool_verify_and_carry_their_groups() {
+    let config = config().await;
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&config);
+    let pool = cognito
+        .create_user_pool()
+        .pool_name(format!("todos-{}", std::process::id()))
+        .send()
+        .await
+        .expect("a user pool");
+    let pool_id = pool
+        .user_pool()
+        .and_then(|p| p.id())
+        .expect("a pool id")
+        .to_owned();
+    let app = cognito
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("web")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .send()
+        .await
+        .expect("an app client");
+    let client_id = app
+        .user_pool_client()
+        .and_then(|c| c.client_id())
+        .expect("a client id")
+        .to_owned();
+    cognito
+        .create_group()
+        .user_pool_id(&pool_id)
+        .group_name("admin")
+        .send()
+        .await
+        .expect("a group");
+
+    let users = CognitoUsers::new(&config, &pool_id, &client_id);
+    for (name, email) in [("ann", "ann@example.com"), ("bob", "bob@example.com")] {
+        users.create(name, email).await.expect("a user");
+        users
+            .set_password(name, "Correct-Horse-9!")
+            .await
+            .expect("a password");
+    }
+    assert!(matches!(
+        users.create("ann", "again@example.com").await,
+        Err(UsersError::UserExists)
+    ));
+    users
+        .add_to_group("ann", "admin")
+        .await
+        .expect("ann is an admin");
+    assert_eq!(
+        users.list_group("admin").await.expect("the admins"),
+        ["ann"]
+    );
+
+    let issuer = format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}");
+    let keys = || {
+        JwksCache::new(&format!("{}/{pool_id}/.well-known/jwks.json", endpoint()))
+            .expect("a key cache")
+    };
+    let ids = CognitoVerifier::with_keys(&issuer, keys(), TokenUse::Id, [client_id.as_str()]);
+    let access =
+        CognitoVerifier::with_keys(&issuer, keys(), TokenUse::Access, [client_id.as_str()]);
+
+    let ann = users
+        .sign_in("ann", "Correct-Horse-9!")
+        .await
+        .expect("ann signs in");
+    let claims = ids
+        .verify::<serde_json::Value>(&ann.id_token)
+        .await
+        .expect("ann's ID token verifies");
+    assert_eq!(claims.username.as_deref(), Some("ann"));
+    assert!(claims.groups.iter().any(|g| g == "admin"), "{claims:?}");
+    let claims = access
+        .verify::<serde_json::Value>(&ann.access_token)
+        .await
+        .expect("ann's access token verifies");
+    assert_eq!(claims.client_id, client_id);
+    // Each verifier takes only its kind of token.
+    assert!(matches!(
+        ids.verify::<serde_json::Value>(&ann.access_token).await,
+        Err(AuthError::TokenUse(_))
+    ));
+
+    let bob = users
+        .sign_in("bob", "Correct-Horse-9!")
+        .await
+        .expect("bob signs in");
+    let claims = ids
+        .verify::<serde_json::Value>(&bob.id_token)
+        .await
+        .expect("bob's ID token verifies");
+    assert!(
+        !claims.groups.iter().any(|g| g == "admin"),
+        "bob is no admin: {claims:?}"
+    );
+
+    let refreshed = users
+        .refresh(ann.refresh_token.as_deref().expect("a refresh token"))
+        .await
+        .expect("refresh");
+    ids.verify::<serde_json::Value>(&refreshed.id_token)
+        .await
+        .expect("the refreshed token verifies");
+
+    assert!(matches!(
+        users.sign_in("ann", "wrong-password").await,
+        Err(UsersError::NotAuthorized)
+    ));
+    users
+        .remove_from_group("ann", "admin")
+        .await
+        .expect("ann leaves the group");
+    assert!(
+        users
+            .list_group("admin")
+            .await
+            .expect("the admins")
+            .is_empty()
+    );
+    users.disable("bob").await.expect("bob is disabled");
+
+    // Another pool's token is refused: its issuer is not this pool's.
+    let other = CognitoVerifier::with_keys(
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other",
+        keys(),
+        TokenUse::Id,
+        [client_id.as_str()],
+    );
+    assert_eq!(
+        other
+            .verify::<serde_json::Value>(&ann.id_token)
+            .await
+            .expect_err("refused"),
+        AuthError::Issuer
+    );
+}
