@@ -7,11 +7,15 @@
 //! time and once per penalty window, so forged `kid`s cannot hammer the endpoint.
 
 mod error;
+mod extract;
 mod jwks;
+mod layer;
 #[cfg(feature = "users")]
 pub mod users;
 mod verifier;
 
 pub use error::AuthError;
+pub use extract::{Auth, AuthRejection, Require, Requirement};
 pub use jwks::{Jwk, Jwks, JwksCache};
+pub use layer::{CognitoAuth, CognitoAuthLayer, VerifiedClaims};
 pub use verifier::{Claims, CognitoVerifier, MAX_TOKEN_BYTES, TokenUse};

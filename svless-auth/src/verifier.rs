@@ -68,6 +68,55 @@ pub struct Claims<X = Map<String, Value>> {
     pub extra: X,
 }
 
+impl<X> Claims<X> {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_parts(
+        sub: String,
+        username: Option<String>,
+        email: Option<String>,
+        groups: Vec<String>,
+        scopes: Vec<String>,
+        token_use: TokenUse,
+        client_id: String,
+        expires_at: u64,
+        extra: X,
+    ) -> Self {
+        Claims {
+            sub,
+            username,
+            email,
+            groups,
+            scopes,
+            token_use,
+            client_id,
+            identities: Vec::new(),
+            expires_at,
+            extra,
+        }
+    }
+}
+
+impl Claims<Map<String, Value>> {
+    /// Decodes the other claims into `X`.
+    pub(crate) fn try_map_extra<X: DeserializeOwned>(self) -> Result<Claims<X>, AuthError> {
+        let extra = serde_json::from_value(Value::Object(self.extra)).map_err(|e| {
+            AuthError::Malformed(format!("the claims do not match the expected shape: {e}"))
+        })?;
+        Ok(Claims {
+            sub: self.sub,
+            username: self.username,
+            email: self.email,
+            groups: self.groups,
+            scopes: self.scopes,
+            token_use: self.token_use,
+            client_id: self.client_id,
+            identities: self.identities,
+            expires_at: self.expires_at,
+            extra,
+        })
+    }
+}
+
 #[derive(Deserialize)]
 struct Raw {
     sub: String,

@@ -3,8 +3,18 @@
 //! server while the tokens keep the AWS issuer.
 
 use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
+use svless::testing::TestRequest;
 use svless_auth::users::{CognitoUsers, UsersError};
-use svless_auth::{AuthError, CognitoVerifier, JwksCache, TokenUse};
+use svless_auth::{
+    AuthError, CognitoAuthLayer, CognitoVerifier, JwksCache, Require, TokenUse, group_requirement,
+};
+
+group_requirement!(Admins, "admin");
+
+#[svless::api(DELETE "/admin")]
+async fn admin_only(_admin: Require<Admins>) -> &'static str {
+    "done"
+}
 
 fn endpoint() -> String {
     match std::env::var("SVLESS_MOTO_ENDPOINT") {
@@ -126,6 +136,26 @@ async fn tokens_issued_by_the_pool_verify_and_carry_their_groups() {
         !claims.groups.iter().any(|g| g == "admin"),
         "bob is no admin: {claims:?}"
     );
+
+    // Through the layer: the admin passes the admin route, the other user gets 403.
+    let guarded = svless::App::new()
+        .route(admin_only)
+        .layer(CognitoAuthLayer::new(CognitoVerifier::with_keys(
+            &issuer,
+            keys(),
+            TokenUse::Id,
+            [client_id.as_str()],
+        )));
+    let as_ann = TestRequest::delete("/admin")
+        .header("authorization", &format!("Bearer {}", ann.id_token))
+        .send(&guarded)
+        .await;
+    assert_eq!(as_ann.status, 200);
+    let as_bob = TestRequest::delete("/admin")
+        .header("authorization", &format!("Bearer {}", bob.id_token))
+        .send(&guarded)
+        .await;
+    assert_eq!(as_bob.status, 403);
 
     let refreshed = users
         .refresh(ann.refresh_token.as_deref().expect("a refresh token"))

@@ -1,0 +1,131 @@
+//! Handler arguments: the verified claims, and requirements on them.
+
+use crate::error::AuthError;
+use crate::layer::VerifiedClaims;
+use crate::verifier::Claims;
+use http::request::Parts;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use std::marker::PhantomData;
+use svless_core::extract::FromRequestParts;
+use svless_core::{IntoResponse, Response};
+
+/// Why an auth extractor refused a request: the problem response with its challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthRejection(pub AuthError);
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        self.0.into_problem_response()
+    }
+}
+
+/// The verified caller: `Auth<X>` gives the [`Claims`], with custom attributes decoded into `X`.
+/// The route must sit behind a [`CognitoAuthLayer`](crate::CognitoAuthLayer); without one, the
+/// request is refused with 401, never let through.
+///
+/// ```
+/// use svless_auth::Auth;
+///
+/// async fn me(Auth(claims): Auth) -> String {
+///     format!("{} in {:?}", claims.sub, claims.groups)
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Auth<X = Map<String, Value>>(pub Claims<X>);
+
+impl<S: Sync, X: DeserializeOwned> FromRequestParts<S> for Auth<X> {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AuthRejection> {
+        let VerifiedClaims(claims) = parts
+            .extensions
+            .get::<VerifiedClaims>()
+            .cloned()
+            .ok_or(AuthRejection(AuthError::Missing))?;
+        claims.try_map_extra().map(Auth).map_err(AuthRejection)
+    }
+}
+
+/// A rule a verified caller must meet: implement it, or declare one with
+/// [`group_requirement!`](crate::group_requirement) / [`scope_requirement!`](crate::scope_requirement).
+pub trait Requirement {
+    /// `Ok` when the claims meet the rule; else the error to answer (a 403 `Insufficient`).
+    fn check(claims: &Claims) -> Result<(), AuthError>;
+}
+
+/// Refuses callers that do not meet `R` with 403 (and unauthenticated ones with 401).
+///
+/// ```
+/// use svless_auth::{Require, group_requirement};
+///
+/// group_requirement!(Admins, "admin");
+///
+/// async fn delete_everything(_: Require<Admins>) -> &'static str { "done" }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Require<R>(PhantomData<R>);
+
+impl<S: Sync, R: Requirement> FromRequestParts<S> for Require<R> {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AuthRejection> {
+        let VerifiedClaims(claims) = parts
+            .extensions
+            .get::<VerifiedClaims>()
+            .ok_or(AuthRejection(AuthError::Missing))?;
+        R::check(claims)
+            .map(|()| Require(PhantomData))
+            .map_err(AuthRejection)
+    }
+}
+
+/// Declares a [`Requirement`] that the caller be in a Cognito group.
+///
+/// ```
+/// svless_auth::group_requirement!(Editors, "editor");
+/// ```
+#[macro_export]
+macro_rules! group_requirement {
+    ($name:ident, $group:literal) => {
+        #[doc = concat!("Callers in the `", $group, "` group.")]
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name;
+        impl $crate::Requirement for $name {
+            fn check(claims: &$crate::Claims) -> ::core::result::Result<(), $crate::AuthError> {
+                if claims.groups.iter().any(|g| g == $group) {
+                    Ok(())
+                } else {
+                    Err($crate::AuthError::Insufficient(
+                        concat!("group ", $group).into(),
+                    ))
+                }
+            }
+        }
+    };
+}
+
+/// Declares a [`Requirement`] that the caller's access token have a scope.
+///
+/// ```
+/// svless_auth::scope_requirement!(CanWrite, "todos/write");
+/// ```
+#[macro_export]
+macro_rules! scope_requirement {
+    ($name:ident, $scope:literal) => {
+        #[doc = concat!("Callers whose token has the `", $scope, "` scope.")]
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name;
+        impl $crate::Requirement for $name {
+            fn check(claims: &$crate::Claims) -> ::core::result::Result<(), $crate::AuthError> {
+                if claims.scopes.iter().any(|s| s == $scope) {
+                    Ok(())
+                } else {
+                    Err($crate::AuthError::Insufficient(
+                        concat!("scope ", $scope).into(),
+                    ))
+                }
+            }
+        }
+    };
+}
