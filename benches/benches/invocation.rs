@@ -55,5 +55,19 @@ fn stream_batch(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, invocation, route_count, stream_batch);
+/// Verifying a Cognito ID token with a warm key cache, against a bare `jsonwebtoken::decode`
+/// with the same key.
+fn verify_token(c: &mut Criterion) {
+    let (token, verifier, key) = svless_benches::auth_fixture();
+    let mut group = c.benchmark_group("verify_token");
+    group.bench_function("svless CognitoVerifier", |b| {
+        b.iter(|| svless_benches::svless_verify(&verifier, black_box(&token)))
+    });
+    group.bench_function("jsonwebtoken::decode", |b| {
+        b.iter(|| svless_benches::bare_decode(black_box(&token), &key))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, invocation, route_count, stream_batch, verify_token);
 criterion_main!(benches);

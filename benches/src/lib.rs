@@ -172,6 +172,14 @@ mod tests {
     }
 
     #[test]
+    fn both_verifiers_accept_the_token() {
+        let (token, verifier, key) = auth_fixture();
+        assert!(bare_decode(&token, &key));
+        assert!(svless_verify(&verifier, &token));
+        assert_eq!(verifier.keys().fetches(), 0, "a warm cache fetches nothing");
+    }
+
+    #[test]
     fn both_stream_handlers_take_every_record() {
         let payload = stream_event(100);
         let ours = svless_invoke(&stream_app(), &payload);
@@ -289,4 +297,68 @@ pub fn stream_floor(payload: &[u8]) -> Vec<u8> {
         }
     }
     serde_json::to_vec(&serde_json::json!({ "batchItemFailures": failures })).unwrap_or_default()
+}
+
+// ---- token verification ----
+
+/// Signs an ID token for the verification benchmark with the test-only key.
+pub fn auth_fixture() -> (
+    String,
+    svless_auth::CognitoVerifier,
+    jsonwebtoken::DecodingKey,
+) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures");
+    let pem = std::fs::read(format!("{dir}/keys/test-only-rsa.pem")).unwrap_or_default();
+    let jwks_text = std::fs::read(format!("{dir}/jwks/jwks.json")).unwrap_or_default();
+    let jwks: svless_auth::Jwks =
+        serde_json::from_slice(&jwks_text).unwrap_or(svless_auth::Jwks { keys: Vec::new() });
+    let issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_BENCH";
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let claims = serde_json::json!({
+        "sub": "user-1", "cognito:username": "ann", "cognito:groups": ["admin"], "email": "ann@example.com",
+        "iss": issuer, "aud": "client", "token_use": "id", "iat": now, "exp": now + 3600,
+    });
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some("svless-test-1".into());
+    let token = jsonwebtoken::EncodingKey::from_rsa_pem(&pem)
+        .ok()
+        .and_then(|key| jsonwebtoken::encode(&header, &claims, &key).ok())
+        .unwrap_or_default();
+    let (n, e) = jwks
+        .keys
+        .first()
+        .map(|k| (k.n.clone(), k.e.clone()))
+        .unwrap_or_default();
+    let decoding = jsonwebtoken::DecodingKey::from_rsa_components(&n, &e)
+        .unwrap_or_else(|_| jsonwebtoken::DecodingKey::from_secret(b""));
+    let verifier = svless_auth::JwksCache::with_keys("http://127.0.0.1:9/jwks.json", &jwks)
+        .map(|keys| {
+            svless_auth::CognitoVerifier::with_keys(
+                issuer,
+                keys,
+                svless_auth::TokenUse::Id,
+                ["client"],
+            )
+        })
+        .unwrap_or_else(|_| panic!("a key cache"));
+    (token, verifier, decoding)
+}
+
+/// A bare `jsonwebtoken::decode` of the same token with the same key: the peer.
+pub fn bare_decode(token: &str, key: &jsonwebtoken::DecodingKey) -> bool {
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_issuer(&["https://cognito-idp.us-east-1.amazonaws.com/us-east-1_BENCH"]);
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<serde_json::Value>(token, key, &validation).is_ok()
+}
+
+/// svless's verification of the token with a warm cache.
+pub fn svless_verify(verifier: &svless_auth::CognitoVerifier, token: &str) -> bool {
+    matches!(
+        verifier.verify::<serde_json::Value>(token).now_or_never(),
+        Some(Ok(_))
+    )
 }

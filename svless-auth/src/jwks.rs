@@ -101,6 +101,38 @@ impl JwksCache {
         })
     }
 
+    /// A cache that starts with `jwks` and can still fetch from `url` for keys it lacks (for
+    /// pinned keys, and for benchmarks and tests that must not fetch).
+    ///
+    /// ```
+    /// let jwks: svless_auth::Jwks = serde_json::from_str(r#"{"keys": []}"#).expect("a key set");
+    /// let keys = svless_auth::JwksCache::with_keys("https://example.com/jwks.json", &jwks).expect("a cache");
+    /// assert_eq!(keys.fetches(), 0);
+    /// ```
+    pub fn with_keys(url: &str, jwks: &Jwks) -> Result<Self, AuthError> {
+        let cache = Self::new(url)?;
+        cache.install(jwks);
+        Ok(cache)
+    }
+
+    fn install(&self, jwks: &Jwks) {
+        let mut keys = HashMap::new();
+        for jwk in jwks.keys.iter().filter(|k| k.kty == "RSA") {
+            match DecodingKey::from_rsa_components(&jwk.n, &jwk.e) {
+                Ok(key) => {
+                    keys.insert(jwk.kid.clone(), Arc::new(key));
+                }
+                Err(err) => {
+                    tracing::warn!(kid = %jwk.kid, error = %err, "a key of the set is unusable")
+                }
+            }
+        }
+        *self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = keys;
+    }
+
     /// How long an unknown `kid` waits before the keys are fetched again (default 10 s).
     ///
     /// ```
@@ -197,21 +229,7 @@ impl JwksCache {
         .to_bytes();
         let jwks: Jwks = serde_json::from_slice(&body)
             .map_err(|e| unavailable(format!("the key set is not JWKS: {e}")))?;
-        let mut keys = HashMap::new();
-        for jwk in jwks.keys.iter().filter(|k| k.kty == "RSA") {
-            match DecodingKey::from_rsa_components(&jwk.n, &jwk.e) {
-                Ok(key) => {
-                    keys.insert(jwk.kid.clone(), Arc::new(key));
-                }
-                Err(err) => {
-                    tracing::warn!(kid = %jwk.kid, error = %err, "a key of the set is unusable")
-                }
-            }
-        }
-        *self
-            .keys
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = keys;
+        self.install(&jwks);
         Ok(())
     }
 }

@@ -3,7 +3,6 @@
 use crate::error::AuthError;
 use crate::jwks::JwksCache;
 use jsonwebtoken::{Algorithm, Validation};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -117,31 +116,72 @@ impl Claims<Map<String, Value>> {
     }
 }
 
-#[derive(Deserialize)]
+/// The claims svless reads, taken out of the decoded claim set; the rest stays for `X`.
 struct Raw {
     sub: String,
     token_use: String,
-    #[serde(default)]
     aud: Option<String>,
-    #[serde(default)]
     client_id: Option<String>,
-    #[serde(default)]
     iat: Option<u64>,
     exp: u64,
-    #[serde(rename = "cognito:username", default)]
     cognito_username: Option<String>,
-    #[serde(default)]
     username: Option<String>,
-    #[serde(default)]
     email: Option<String>,
-    #[serde(rename = "cognito:groups", default)]
     groups: Vec<String>,
-    #[serde(default)]
     scope: Option<String>,
-    #[serde(default)]
     identities: Vec<Value>,
-    #[serde(flatten)]
     rest: Map<String, Value>,
+}
+
+impl Raw {
+    fn from_map(mut claims: Map<String, Value>) -> Result<Self, AuthError> {
+        let mut text = |key: &str| match claims.remove(key) {
+            Some(Value::String(s)) => Ok(Some(s)),
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => Err(AuthError::Malformed(format!(
+                "the claim `{key}` is not a string"
+            ))),
+        };
+        let sub =
+            text("sub")?.ok_or_else(|| AuthError::Malformed("the token has no `sub`".into()))?;
+        let token_use = text("token_use")?.ok_or_else(|| AuthError::TokenUse("unstated".into()))?;
+        let aud = text("aud")?;
+        let client_id = text("client_id")?;
+        let cognito_username = text("cognito:username")?;
+        let username = text("username")?;
+        let email = text("email")?;
+        let scope = text("scope")?;
+        let number = |v: Option<Value>| v.and_then(|v| v.as_u64());
+        let iat = number(claims.remove("iat"));
+        let exp = number(claims.remove("exp"))
+            .ok_or_else(|| AuthError::Malformed("the token has no `exp`".into()))?;
+        let groups = match claims.remove("cognito:groups") {
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let identities = match claims.remove("identities") {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        };
+        Ok(Raw {
+            sub,
+            token_use,
+            aud,
+            client_id,
+            iat,
+            exp,
+            cognito_username,
+            username,
+            email,
+            groups,
+            scope,
+            identities,
+            rest: claims,
+        })
+    }
 }
 
 /// Verifies a user pool's tokens.
@@ -162,6 +202,35 @@ pub struct CognitoVerifier {
     scopes: Vec<String>,
     leeway: Duration,
     keys: Arc<JwksCache>,
+    validation: Validation,
+}
+
+/// The two header members the key lookup needs, read without the rest.
+#[derive(serde::Deserialize)]
+struct PeekedHeader {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
+}
+
+fn peek_header(token: &str) -> Result<PeekedHeader, AuthError> {
+    use base64::Engine as _;
+    let encoded = token.split('.').next().unwrap_or("");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(encoded)
+        .map_err(|e| AuthError::Malformed(format!("the token header is not base64url: {e}")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| AuthError::Malformed(format!("the token header is not JSON: {e}")))
+}
+
+fn validation(issuer: &str, leeway: Duration) -> Validation {
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[issuer]);
+    validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+    validation.validate_aud = false;
+    validation.validate_nbf = true;
+    validation.leeway = leeway.as_secs();
+    validation
 }
 
 impl CognitoVerifier {
@@ -212,6 +281,7 @@ impl CognitoVerifier {
             scopes: Vec::new(),
             leeway: Duration::from_secs(5),
             keys: Arc::new(keys),
+            validation: validation(issuer, Duration::from_secs(5)),
         }
     }
 
@@ -234,6 +304,7 @@ impl CognitoVerifier {
     /// ```
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
+        self.validation = validation(&self.issuer, leeway);
         self
     }
 
@@ -256,32 +327,25 @@ impl CognitoVerifier {
                 "the token is longer than {MAX_TOKEN_BYTES} bytes"
             )));
         }
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
-        if header.alg != Algorithm::RS256 {
-            return Err(AuthError::Algorithm(format!("{:?}", header.alg)));
+        let header = peek_header(token)?;
+        if header.alg != "RS256" {
+            return Err(AuthError::Algorithm(header.alg));
         }
         let kid = header.kid.ok_or(AuthError::UnknownKey)?;
         let key = self.keys.key(&kid).await?;
-
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        validation.validate_aud = false;
-        validation.validate_nbf = true;
-        validation.leeway = self.leeway.as_secs();
-        let data = jsonwebtoken::decode::<Raw>(token, &key, &validation).map_err(|err| {
-            use jsonwebtoken::errors::ErrorKind;
-            match err.kind() {
-                ErrorKind::InvalidSignature => AuthError::Signature,
-                ErrorKind::ExpiredSignature => AuthError::Expired,
-                ErrorKind::ImmatureSignature => AuthError::NotYetValid,
-                ErrorKind::InvalidIssuer => AuthError::Issuer,
-                ErrorKind::InvalidAlgorithm => AuthError::Algorithm("not RS256".into()),
-                _ => AuthError::Malformed(err.to_string()),
-            }
-        })?;
-        let raw = data.claims;
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &self.validation)
+            .map_err(|err| {
+                use jsonwebtoken::errors::ErrorKind;
+                match err.kind() {
+                    ErrorKind::InvalidSignature => AuthError::Signature,
+                    ErrorKind::ExpiredSignature => AuthError::Expired,
+                    ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+                    ErrorKind::InvalidIssuer => AuthError::Issuer,
+                    ErrorKind::InvalidAlgorithm => AuthError::Algorithm("not RS256".into()),
+                    _ => AuthError::Malformed(err.to_string()),
+                }
+            })?;
+        let raw = Raw::from_map(data.claims)?;
 
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
