@@ -129,3 +129,42 @@ macro_rules! scope_requirement {
         }
     };
 }
+
+/// The context a Lambda authorizer passed on, typed: on REST APIs the `authorizer` object, on
+/// HTTP APIs its `lambda` object.
+///
+/// ```
+/// use svless_auth::AuthorizerContext;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Caller { tenant: String }
+///
+/// async fn whoami(AuthorizerContext(caller): AuthorizerContext<Caller>) -> String { caller.tenant }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AuthorizerContext<T>(pub T);
+
+impl<S: Sync, T: DeserializeOwned> FromRequestParts<S> for AuthorizerContext<T> {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AuthRejection> {
+        let ctx = parts
+            .extensions
+            .get::<svless_core::Context>()
+            .ok_or(AuthRejection(AuthError::Missing))?;
+        let fields = match ctx.authorizer.get("lambda") {
+            Some(Value::Object(lambda)) => lambda.clone(),
+            _ => ctx.authorizer.clone(),
+        };
+        if fields.is_empty() {
+            return Err(AuthRejection(AuthError::Missing));
+        }
+        serde_json::from_value(Value::Object(fields))
+            .map(AuthorizerContext)
+            .map_err(|e| {
+                AuthRejection(AuthError::Malformed(format!(
+                    "the authorizer context does not match: {e}"
+                )))
+            })
+    }
+}

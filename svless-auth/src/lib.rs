@@ -6,6 +6,7 @@
 //! pass. [`JwksCache`] fetches the keys once, refetches for an unknown `kid` at most once at a
 //! time and once per penalty window, so forged `kid`s cannot hammer the endpoint.
 
+pub mod authorizer;
 mod error;
 mod extract;
 mod jwks;
@@ -15,7 +16,7 @@ pub mod users;
 mod verifier;
 
 pub use error::AuthError;
-pub use extract::{Auth, AuthRejection, Require, Requirement};
+pub use extract::{Auth, AuthRejection, AuthorizerContext, Require, Requirement};
 pub use jwks::{Jwk, Jwks, JwksCache};
 pub use layer::{CognitoAuth, CognitoAuthLayer, VerifiedClaims};
 pub use verifier::{Claims, CognitoVerifier, MAX_TOKEN_BYTES, TokenUse};
