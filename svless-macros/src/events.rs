@@ -16,6 +16,7 @@ pub(crate) enum Source {
     EventBridge,
     Task,
     WebSocket,
+    Authorizer,
 }
 
 impl Source {
@@ -27,6 +28,7 @@ impl Source {
             Source::EventBridge => "#[svless::event]",
             Source::Task => "#[svless::task]",
             Source::WebSocket => "#[svless::ws]",
+            Source::Authorizer => "#[svless::authorizer]",
         }
     }
 
@@ -39,6 +41,7 @@ impl Source {
             Source::EventBridge => &["Event", "Scheduled"],
             Source::Task => &[],
             Source::WebSocket => &["WsMessage"],
+            Source::Authorizer => &["AuthorizerRequest"],
         }
     }
 
@@ -52,6 +55,7 @@ impl Source {
             Source::WebSocket => {
                 "`message: svless::source::websocket::WsMessage<YourBody>` (`WsMessage<()>` for none)"
             }
+            Source::Authorizer => "`request: svless::auth::authorizer::AuthorizerRequest`",
         }
     }
 
@@ -62,6 +66,7 @@ impl Source {
             Source::EventBridge => &["source", "detail_type"],
             Source::Task => &["name"],
             Source::WebSocket => &["route"],
+            Source::Authorizer => &["name"],
         }
     }
 }
@@ -173,7 +178,7 @@ fn parse_options(source: Source, attr: TokenStream) -> syn::Result<Options> {
                 }
                 options.route = Some(route);
             }
-            (Source::Task, "name") => {
+            (Source::Task | Source::Authorizer, "name") => {
                 let name = string(&pair.value, "name")?;
                 if name.value().is_empty() || name.value().contains(char::is_whitespace) {
                     return Err(syn::Error::new(
@@ -393,6 +398,22 @@ fn expand_fn(source: Source, attr: TokenStream, function: &ItemFn) -> syn::Resul
             let (s, d) = (opt(&options.source), opt(&options.detail_type));
             quote!(::svless::source::eventbridge::subscribe(sources, #s, #d, #call))
         }
+        Source::Authorizer => {
+            if !rest.is_empty() {
+                return Err(syn::Error::new_spanned(
+                    &rest[0],
+                    "an authorizer takes only its request: `async fn authorize(request: AuthorizerRequest) -> Authorization`",
+                ));
+            }
+            let task_name = options
+                .name
+                .clone()
+                .unwrap_or_else(|| LitStr::new(&name.to_string(), name.span()));
+            quote!(::svless::source::Subscribe::<__S>::subscribe(
+                ::svless::auth::authorizer::Authorizer::new(#task_name, #name::handler),
+                sources,
+            ))
+        }
         Source::WebSocket => {
             let Some(route) = &options.route else {
                 return Err(syn::Error::new(
@@ -421,6 +442,7 @@ fn expand_fn(source: Source, attr: TokenStream, function: &ItemFn) -> syn::Resul
         Source::EventBridge => "An EventBridge handler".to_owned(),
         Source::Task => "A Step Functions task".to_owned(),
         Source::WebSocket => "A WebSocket route handler".to_owned(),
+        Source::Authorizer => "A Lambda authorizer".to_owned(),
     };
     let holder = crate::handler_struct(function, &what);
     let bounds = rest

@@ -309,6 +309,30 @@ pub fn ws(attr: TokenStream, item: TokenStream) -> TokenStream {
     events::expand(events::Source::WebSocket, attr.into(), item.into()).into()
 }
 
+/// Declares a Lambda authorizer: `#[svless::authorizer]` (named like the function) or
+/// `#[svless::authorizer(name = "authorize")]` on an `async fn` taking a
+/// `svless::auth::authorizer::AuthorizerRequest` and returning an `Authorization`. Needs the
+/// `auth` feature of `svless`. It is chosen like a task: `App::handler`, `SVLESS_HANDLER`, or a
+/// function of its name.
+///
+/// ```
+/// use svless::auth::authorizer::{Authorization, AuthorizerRequest};
+///
+/// #[svless::authorizer]
+/// async fn authorize(request: AuthorizerRequest) -> Authorization {
+///     match request.bearer_token() {
+///         Some("letmein") => Authorization::Allow { principal_id: "user".into(), context: Default::default() },
+///         _ => Authorization::Unauthorized,
+///     }
+/// }
+///
+/// let app = svless::App::new().on(authorize);
+/// ```
+#[proc_macro_attribute]
+pub fn authorizer(attr: TokenStream, item: TokenStream) -> TokenStream {
+    events::expand(events::Source::Authorizer, attr.into(), item.into()).into()
+}
+
 /// Derives `svless::IntoNamedError`: each variant (or the struct) names its Lambda `errorType`
 /// with `#[error_type("Image.TooLarge")]`; the `Display` text is the `errorMessage`.
 ///

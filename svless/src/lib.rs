@@ -57,6 +57,10 @@
 //! - The guide in `docs/` (getting started, HTTP, architecture).
 
 pub use svless_core::*;
+
+/// Cognito token verification, the auth layer and extractors, Lambda authorizers (feature `auth`).
+#[cfg(feature = "auth")]
+pub use svless_auth as auth;
 pub use svless_macros::{
-    NamedError, PathParams, Problem, api, dynamodb_stream, event, s3, sqs, task, ws,
+    NamedError, PathParams, Problem, api, authorizer, dynamodb_stream, event, s3, sqs, task, ws,
 };

@@ -1,4 +1,8 @@
 //! Compile-time checks of the macros, pinned by `trybuild`.
+//!
+//! The expected messages list the extractors in scope, so they are pinned for the workspace's
+//! feature set: run them with `cargo test --workspace` (as `scripts/test.sh` does), where the
+//! integration tests turn on the `auth` feature.
 
 #[test]
 fn api_macro_misuse_gives_spanned_errors() {

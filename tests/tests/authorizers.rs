@@ -181,3 +181,28 @@ async fn the_handler_behind_reads_the_authorizer_context_typed() {
     assert_eq!(http.text(), "globex");
     assert_eq!(TestRequest::get("/whoami").send(&app).await.status, 401);
 }
+
+#[svless::authorizer(name = "gate")]
+async fn gate(request: AuthorizerRequest) -> Authorization {
+    match request.bearer_token() {
+        Some("allow") => Authorization::Allow {
+            principal_id: "user|macro".into(),
+            context: Default::default(),
+        },
+        _ => Authorization::Unauthorized,
+    }
+}
+
+#[tokio::test]
+async fn the_authorizer_attribute_registers_a_named_authorizer() {
+    let app = App::new().on(gate).handler("gate");
+    let out = app
+        .dispatch(
+            &fixture("authorizer-token.json"),
+            svless_tests::lambda_context(),
+        )
+        .await
+        .expect("an answer");
+    let out: Value = serde_json::from_slice(&out).expect("JSON");
+    assert_eq!(out["principalId"], "user|macro");
+}
