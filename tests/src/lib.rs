@@ -44,3 +44,28 @@ pub async fn dispatch<S: Send + Sync + 'static>(
         Err(err) => panic!("the response to {fixture_name} is not JSON: {err}"),
     }
 }
+
+/// The moto server's endpoint, which the README's test command starts.
+///
+/// # Panics
+/// Panics when `SVLESS_MOTO_ENDPOINT` is unset: the tests need the server and do not skip.
+pub fn moto_endpoint() -> String {
+    match std::env::var("SVLESS_MOTO_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => endpoint,
+        _ => panic!(
+            "SVLESS_MOTO_ENDPOINT is not set: run the README's test command (scripts/test.sh), which starts the moto server"
+        ),
+    }
+}
+
+/// An AWS SDK configuration for the moto server: its endpoint, `us-east-1`, dummy credentials.
+pub async fn moto_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await
+}

@@ -5,24 +5,10 @@ use svless::NamedError;
 use svless::source::task::TaskToken;
 use svless::source::websocket::{Connections, PostError, post_error};
 
-fn endpoint() -> String {
-    match std::env::var("SVLESS_MOTO_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => endpoint,
-        _ => panic!(
-            "SVLESS_MOTO_ENDPOINT is not set: run the README's test command (scripts/test.sh), which starts the moto server"
-        ),
-    }
-}
+use svless_tests::moto_endpoint as endpoint;
 
 async fn config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sfn::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .load()
-        .await
+    svless_tests::moto_config().await
 }
 
 #[tokio::test]

@@ -12,24 +12,8 @@ use std::sync::{Arc, Mutex};
 use svless::source::dynamodb::{Change, StreamRecord};
 use svless::{App, State};
 
-fn endpoint() -> String {
-    match std::env::var("SVLESS_MOTO_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => endpoint,
-        _ => panic!(
-            "SVLESS_MOTO_ENDPOINT is not set: run the README's test command (scripts/test.sh), which starts the moto server"
-        ),
-    }
-}
-
 async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .load()
-        .await
+    svless_tests::moto_config().await
 }
 
 /// A stream attribute value as DynamoDB JSON, as Lambda writes it in stream events.
