@@ -9,6 +9,13 @@ use svless_core::NamedError;
 use svless_core::policy::{Effect, PolicyDocument, Statement};
 
 /// What API Gateway asks an authorizer.
+///
+/// ```
+/// let request: svless_auth::authorizer::AuthorizerRequest = serde_json::from_value(serde_json::json!({
+///     "type": "TOKEN", "authorizationToken": "t", "methodArn": "arn:aws:execute-api:us-east-1:1:api/prod/GET/x"
+/// })).expect("a TOKEN request");
+/// assert!(matches!(request, svless_auth::authorizer::AuthorizerRequest::Token { .. }));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum AuthorizerRequest {
@@ -153,6 +160,10 @@ fn header<'a>(headers: &'a HashMap<String, String>, name: &str) -> Option<&'a st
 }
 
 /// An authorizer's answer.
+///
+/// ```
+/// let deny = svless_auth::authorizer::Authorization::Deny { principal_id: "mallory".into() };
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Authorization {

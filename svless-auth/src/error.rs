@@ -3,6 +3,10 @@
 use http::StatusCode;
 
 /// Why a request was not authenticated or authorized. Every variant fails closed.
+///
+/// ```
+/// assert_eq!(svless_auth::AuthError::Signature.status(), 401);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {

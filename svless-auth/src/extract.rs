@@ -11,6 +11,12 @@ use svless_core::extract::FromRequestParts;
 use svless_core::{IntoResponse, Response};
 
 /// Why an auth extractor refused a request: the problem response with its challenge.
+///
+/// ```
+/// use svless_core::IntoResponse;
+/// let response = svless_auth::AuthRejection(svless_auth::AuthError::Missing).into_response();
+/// assert_eq!(response.status(), 401);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthRejection(pub AuthError);
 
@@ -49,6 +55,15 @@ impl<S: Sync, X: DeserializeOwned> FromRequestParts<S> for Auth<X> {
 
 /// A rule a verified caller must meet: implement it, or declare one with
 /// [`group_requirement!`](crate::group_requirement) / [`scope_requirement!`](crate::scope_requirement).
+///
+/// ```
+/// struct Verified;
+/// impl svless_auth::Requirement for Verified {
+///     fn check(claims: &svless_auth::Claims) -> Result<(), svless_auth::AuthError> {
+///         match claims.email { Some(_) => Ok(()), None => Err(svless_auth::AuthError::Insufficient("an e-mail".into())) }
+///     }
+/// }
+/// ```
 pub trait Requirement {
     /// `Ok` when the claims meet the rule; else the error to answer (a 403 `Insufficient`).
     fn check(claims: &Claims) -> Result<(), AuthError>;

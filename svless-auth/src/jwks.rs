@@ -12,6 +12,16 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// A JSON Web Key Set.
+///
+/// ```
+/// let jwks: svless_auth::Jwks = serde_json::from_str(r#"{"keys": [{"kid": "k1", "kty": "RSA", "n": "AQAB", "e": "AQAB"}]}"#).expect("a key set");
+/// assert_eq!(jwks.keys[0].kid, "k1");
+/// ```
+///
+/// ```
+/// let jwk: svless_auth::Jwk = serde_json::from_str(r#"{"kid": "k1", "kty": "RSA", "n": "AQAB", "e": "AQAB"}"#).expect("a key");
+/// assert_eq!(jwk.kty, "RSA");
+/// ```
 #[derive(Debug, Clone, Deserialize)]
 pub struct Jwks {
     /// The keys.

@@ -12,6 +12,12 @@ use svless_core::{Request, Response};
 use tower::{Layer, Service};
 
 /// The verified claims of a request, as the layer leaves them in its extensions.
+///
+/// ```
+/// fn sub_of(request: &svless_core::Request) -> Option<&str> {
+///     request.extensions().get::<svless_auth::VerifiedClaims>().map(|c| c.0.sub.as_str())
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct VerifiedClaims(pub Claims<Map<String, Value>>);
 
@@ -28,6 +34,14 @@ enum Mode {
 /// let verifier = CognitoVerifier::new("us-east-1", "us-east-1_EXAMPLE", TokenUse::Access, ["client"]).expect("a verifier");
 /// async fn todos() -> &'static str { "[]" }
 /// let app = svless_core::App::new().route_fn("GET", "/todos", todos).layer(CognitoAuthLayer::new(verifier));
+/// ```
+///
+/// ```
+/// use tower::Layer;
+/// let layer = svless_auth::CognitoAuthLayer::trust_api_gateway(svless_auth::TokenUse::Id);
+/// let service = layer.layer(tower::service_fn(|_req: svless_core::Request| async {
+///     Ok::<_, std::convert::Infallible>(svless_core::Response::new(svless_core::Body::empty()))
+/// }));
 /// ```
 #[derive(Debug, Clone)]
 pub struct CognitoAuthLayer {

@@ -4,6 +4,14 @@ use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
 
 /// Why a user operation failed.
+///
+/// ```no_run
+/// # async fn doc(users: svless_auth::users::CognitoUsers) {
+/// if let Err(svless_auth::users::UsersError::NotAuthorized) = users.sign_in("ann", "wrong").await {
+///     println!("wrong password");
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum UsersError {
@@ -47,6 +55,13 @@ where
 }
 
 /// The tokens of a sign-in.
+///
+/// ```no_run
+/// # async fn doc(users: svless_auth::users::CognitoUsers) -> Result<(), svless_auth::users::UsersError> {
+/// let tokens = users.sign_in("ann", "Correct-Horse-9!").await?;
+/// println!("{} expires in {} s", tokens.id_token, tokens.expires_in);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Tokens {
     /// The ID token.

@@ -9,6 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Which tokens an API accepts.
+///
+/// ```
+/// let verifier = svless_auth::CognitoVerifier::new("us-east-1", "us-east-1_X", svless_auth::TokenUse::Access, ["client"]);
+/// assert!(verifier.is_ok());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenUse {
     /// ID tokens (`token_use: id`, checked against `aud`).
@@ -321,6 +326,15 @@ impl CognitoVerifier {
     /// Verifies a token: RS256 only, key by `kid` from the pool's keys (never from the token),
     /// signature, `iss`, `exp`/`nbf`/`iat` with the leeway, `token_use`, `aud` or `client_id`,
     /// required scopes.
+    ///
+    /// ```no_run
+    /// # async fn doc(verifier: svless_auth::CognitoVerifier, token: &str) {
+    /// match verifier.verify::<serde_json::Map<String, serde_json::Value>>(token).await {
+    ///     Ok(claims) => println!("{} in {:?}", claims.sub, claims.groups),
+    ///     Err(err) => println!("{} ({})", err, err.status()),
+    /// }
+    /// # }
+    /// ```
     pub async fn verify<X: DeserializeOwned>(&self, token: &str) -> Result<Claims<X>, AuthError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(AuthError::Malformed(format!(

@@ -858,6 +858,12 @@ where
 }
 
 /// An [`App`] as a cloneable `tower::Service`; see [`App::into_service`].
+///
+/// ```
+/// async fn hello() -> &'static str { "hello" }
+/// let service: svless_core::AppService<()> = svless_core::App::new().route_fn("GET", "/", hello).into_service();
+/// let copy = service.clone();
+/// ```
 pub struct AppService<S> {
     app: Arc<App<S>>,
 }

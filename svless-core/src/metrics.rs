@@ -20,6 +20,10 @@ pub const MAX_DIMENSIONS: usize = 30;
 pub const MAX_VALUES: usize = 100;
 
 /// The unit of a metric, as CloudWatch names it.
+///
+/// ```
+/// assert_eq!(svless_core::metrics::Unit::Milliseconds.name(), "Milliseconds");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub enum Unit {
@@ -100,6 +104,12 @@ struct Metric {
 }
 
 /// The metrics of one invocation.
+///
+/// ```
+/// let mut set = svless_core::metrics::MetricSet::new("Todo");
+/// set.add("Created", svless_core::metrics::Unit::Count, 1.0, false).expect("valid");
+/// assert_eq!(set.documents(0).len(), 1);
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct MetricSet {
     namespace: String,
@@ -109,6 +119,11 @@ pub struct MetricSet {
 }
 
 /// Why a metric or dimension was refused.
+///
+/// ```
+/// let mut set = svless_core::metrics::MetricSet::new("Todo");
+/// assert!(set.add("", svless_core::metrics::Unit::Count, 1.0, false).is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum MetricsError {

@@ -60,6 +60,11 @@ impl<T> From<Vec<T>> for OneOrMany<T> {
 }
 
 /// Allow or deny.
+///
+/// ```
+/// let deny = svless_core::policy::Statement::new(svless_core::policy::Effect::Deny);
+/// assert_eq!(deny.effect, svless_core::policy::Effect::Deny);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Effect {
     /// `"Allow"`.
@@ -250,6 +255,12 @@ pub struct PolicyDocument {
 }
 
 /// What a policy says about a request.
+///
+/// ```
+/// let none = svless_core::policy::PolicyDocument::new(vec![]);
+/// let ask = svless_core::policy::Request { action: "s3:GetObject", resource: "x", ..Default::default() };
+/// assert_eq!(none.evaluate(&ask), svless_core::policy::Decision::ImplicitDeny);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     /// A statement allows it and none denies it.
@@ -261,6 +272,11 @@ pub enum Decision {
 }
 
 /// A request to evaluate: who, what, on which resource, with which context keys.
+///
+/// ```
+/// let ask = svless_core::policy::Request { action: "s3:GetObject", resource: "arn:aws:s3:::b/k", ..Default::default() };
+/// assert!(ask.principal.is_none());
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Request<'a> {
     /// The calling principal, for resource-based policies.

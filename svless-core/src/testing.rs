@@ -393,6 +393,15 @@ impl TestRequest {
     /// # Panics
     /// Panics if the app rejects the event itself, which the events this builder makes never cause;
     /// use [`TestRequest::try_send`] to see the error instead.
+    ///
+    /// ```
+    /// # async fn doc() {
+    /// async fn hello() -> &'static str { "hello" }
+    /// let app = svless_core::App::new().route_fn("GET", "/", hello);
+    /// let response = svless_core::testing::TestRequest::get("/").send(&app).await;
+    /// assert_eq!(response.text(), "hello");
+    /// # }
+    /// ```
     pub async fn send<S: Send + Sync + 'static>(self, app: &App<S>) -> TestResponse {
         match self.try_send(app).await {
             Ok(response) => response,

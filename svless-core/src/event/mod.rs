@@ -23,6 +23,10 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use std::borrow::Cow;
 
 /// Why a payload could not be turned into a request.
+///
+/// ```
+/// assert_eq!(svless_core::event::DecodeError::UnknownSource.error_type(), "Svless.UnknownEventSource");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {

@@ -63,6 +63,10 @@ impl RouteTarget {
 }
 
 /// A method a route answers: one method, or any.
+///
+/// ```
+/// assert_eq!(svless_core::routing::MethodFilter::parse("get"), Some(svless_core::routing::MethodFilter::One(svless_core::http::Method::GET)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MethodFilter {
     /// Exactly this method.

@@ -26,6 +26,11 @@ pub struct Template {
 }
 
 /// Why a route template is invalid.
+///
+/// ```
+/// let err = svless_core::routing::Template::parse("todos").unwrap_err();
+/// assert!(err.to_string().contains("must start with `/`"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TemplateError {

@@ -19,6 +19,12 @@ use std::sync::Arc;
 /// `StreamRecord<Option<T>>` to accept missing images, or `StreamRecord<serde::de::IgnoredAny>`
 /// for a `KEYS_ONLY` stream; a required image that is missing makes the record fail with a message
 /// naming the view type, never a panic.
+///
+/// ```
+/// use svless_core::source::dynamodb::Change;
+/// let change = Change::Insert { new: 7 };
+/// assert!(matches!(change, Change::Insert { new: 7 }));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change<T> {
     /// A new item.
@@ -167,6 +173,20 @@ pub(crate) struct Subscription<S> {
 }
 
 /// Registers a stream handler on `sources` (what `#[svless::dynamodb_stream]` generates).
+///
+/// ```
+/// use svless_core::source::{Sources, Subscribe, dynamodb};
+/// struct Log;
+/// impl<S: Send + Sync + 'static> Subscribe<S> for Log {
+///     fn subscribe(self, sources: &mut Sources<S>) {
+///         dynamodb::subscribe(sources, |record: dynamodb::StreamRecord<serde_json::Value>, _inv| async move {
+///             println!("{}", record.sequence_number);
+///             Ok(())
+///         });
+///     }
+/// }
+/// let app = svless_core::App::new().on(Log);
+/// ```
 ///
 /// `handler` gets each record already decoded into a `StreamRecord<T>`; a record that does not
 /// decode is that record's failure and never reaches it.

@@ -83,6 +83,20 @@ impl<S> Subscription<S> {
 }
 
 /// Registers an EventBridge handler for a `source` and `detail-type` (either may be `None`: any).
+///
+/// ```
+/// use svless_core::source::{Sources, Subscribe, eventbridge};
+/// struct Nightly;
+/// impl<S: Send + Sync + 'static> Subscribe<S> for Nightly {
+///     fn subscribe(self, sources: &mut Sources<S>) {
+///         eventbridge::subscribe(sources, Some("aws.events"), Some("Scheduled Event"), |event: eventbridge::Scheduled, _inv| async move {
+///             println!("{:?}", event.resources);
+///             Ok(())
+///         });
+///     }
+/// }
+/// let app = svless_core::App::new().on(Nightly);
+/// ```
 pub fn subscribe<S, T, F, Fut>(
     sources: &mut super::Sources<S>,
     source: Option<&str>,

@@ -20,6 +20,15 @@ pub(crate) type RecordHandler<R, S> =
     Arc<dyn Fn(R, Invocation<S>) -> BoxFuture<Result<(), NamedError>> + Send + Sync>;
 
 /// The event handlers of an app, by source.
+///
+/// ```
+/// use svless_core::source::{Sources, Subscribe};
+/// struct Nothing;
+/// impl<S> Subscribe<S> for Nothing {
+///     fn subscribe(self, _sources: &mut Sources<S>) {}
+/// }
+/// let app = svless_core::App::new().on(Nothing);
+/// ```
 pub struct Sources<S> {
     pub(crate) s3: Vec<s3::Subscription<S>>,
     pub(crate) dynamodb: Vec<dynamodb::Subscription<S>>,

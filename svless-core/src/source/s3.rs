@@ -38,6 +38,11 @@ pub enum ObjectEvent {
 }
 
 /// How an object was created.
+///
+/// ```
+/// use svless_core::source::s3::{Created, ObjectEvent};
+/// assert_eq!(ObjectEvent::parse("ObjectCreated:Copy"), ObjectEvent::Created(Created::Copy));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Created {
     /// `PUT`.
@@ -51,6 +56,11 @@ pub enum Created {
 }
 
 /// How an object was removed.
+///
+/// ```
+/// use svless_core::source::s3::{ObjectEvent, Removed};
+/// assert_eq!(ObjectEvent::parse("ObjectRemoved:Delete"), ObjectEvent::Removed(Removed::Delete));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Removed {
     /// Deleted (permanently, or a version of a versioned object).
@@ -60,6 +70,11 @@ pub enum Removed {
 }
 
 /// A restore from an archive storage class.
+///
+/// ```
+/// use svless_core::source::s3::{ObjectEvent, Restore};
+/// assert_eq!(ObjectEvent::parse("ObjectRestore:Completed"), ObjectEvent::Restore(Restore::Completed));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Restore {
     /// The restore was requested.
@@ -278,6 +293,20 @@ pub(crate) struct Subscription<S> {
 }
 
 /// Registers an S3 handler on `sources` (what `#[svless::s3]` generates).
+///
+/// ```
+/// use svless_core::source::{Sources, Subscribe, s3};
+/// struct Uploads;
+/// impl<S: Send + Sync + 'static> Subscribe<S> for Uploads {
+///     fn subscribe(self, sources: &mut Sources<S>) {
+///         s3::subscribe(sources, s3::S3Filter::new().prefix("uploads/"), |object: s3::S3Object, _inv| async move {
+///             println!("{}", object.key);
+///             Ok(())
+///         });
+///     }
+/// }
+/// let app = svless_core::App::new().on(Uploads);
+/// ```
 pub fn subscribe<S, F, Fut>(sources: &mut super::Sources<S>, filter: S3Filter, handler: F)
 where
     F: Fn(S3Object, Invocation<S>) -> Fut + Send + Sync + 'static,

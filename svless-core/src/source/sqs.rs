@@ -42,6 +42,12 @@ pub struct Message<T> {
 }
 
 /// How a body becomes the handler's type: JSON, or the raw text for `String`.
+///
+/// ```
+/// use svless_core::source::sqs::FromBody;
+/// assert_eq!(String::from_body("plain text").expect("raw text"), "plain text");
+/// assert_eq!(u32::from_body("7").expect("JSON"), 7);
+/// ```
 pub trait FromBody: Sized {
     /// Decodes the body.
     fn from_body(body: &str) -> Result<Self, String>;
@@ -102,6 +108,20 @@ pub(crate) struct Subscription<S> {
 }
 
 /// Registers an SQS handler on `sources` (what `#[svless::sqs]` generates).
+///
+/// ```
+/// use svless_core::source::{Sources, Subscribe, sqs};
+/// struct Jobs;
+/// impl<S: Send + Sync + 'static> Subscribe<S> for Jobs {
+///     fn subscribe(self, sources: &mut Sources<S>) {
+///         sqs::subscribe(sources, |message: sqs::Message<String>, _inv| async move {
+///             println!("{}", message.body);
+///             Ok(())
+///         });
+///     }
+/// }
+/// let app = svless_core::App::new().on(Jobs);
+/// ```
 pub fn subscribe<S, T, F, Fut>(sources: &mut super::Sources<S>, handler: F)
 where
     T: FromBody + Send + 'static,

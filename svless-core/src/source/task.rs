@@ -69,6 +69,12 @@ impl TaskToken {
 }
 
 /// A task input with the callback token beside it: `{"taskToken": "...", ...input}`.
+///
+/// ```
+/// let input: svless_core::source::task::WithToken<serde_json::Value> =
+///     serde_json::from_str(r#"{"taskToken": "t", "order": 1}"#).expect("a token and an input");
+/// assert_eq!(input.input["order"], 1);
+/// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct WithToken<T> {
     /// The token to report the task's outcome with.
@@ -116,6 +122,17 @@ pub fn decode_input<T: DeserializeOwned>(payload: &[u8]) -> Result<T, NamedError
 
 /// Registers a task named `name` (what `#[svless::task]` generates). `errors` lists the error names
 /// the task can raise (see [`ErrorNames`]).
+///
+/// ```
+/// use svless_core::source::{Sources, Subscribe, task};
+/// struct Double;
+/// impl<S: Send + Sync + 'static> Subscribe<S> for Double {
+///     fn subscribe(self, sources: &mut Sources<S>) {
+///         task::subscribe(sources, "double", &[], |n: u64, _inv| async move { Ok(n * 2) });
+///     }
+/// }
+/// let app = svless_core::App::new().on(Double).handler("double");
+/// ```
 pub fn subscribe<S, T, O, F, Fut>(
     sources: &mut super::Sources<S>,
     name: &str,
@@ -153,6 +170,11 @@ pub fn subscribe<S, T, O, F, Fut>(
 }
 
 /// A finding of [`check_state_machine`](crate::App::check_state_machine).
+///
+/// ```
+/// let issues = svless_core::App::new().check_state_machine("not JSON").unwrap_err();
+/// assert!(matches!(issues[0], svless_core::source::task::StateMachineIssue::Invalid(_)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StateMachineIssue {

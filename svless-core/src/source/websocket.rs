@@ -14,6 +14,11 @@ use std::future::Future;
 use std::sync::Arc;
 
 /// Which part of a connection's life an event is.
+///
+/// ```
+/// use svless_core::source::websocket::{WsEventType, WsMessage};
+/// fn is_connect(m: &WsMessage<()>) -> bool { m.event_type == WsEventType::Connect }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WsEventType {
     /// `$connect`: answer with a non-2xx status to refuse the connection.
@@ -135,6 +140,19 @@ pub(crate) struct Subscription<S> {
 }
 
 /// Registers a handler for a route key (what `#[svless::ws]` generates).
+///
+/// ```
+/// use svless_core::source::{Sources, Subscribe, websocket};
+/// struct Echo;
+/// impl<S: Send + Sync + 'static> Subscribe<S> for Echo {
+///     fn subscribe(self, sources: &mut Sources<S>) {
+///         websocket::subscribe(sources, "$default", |message: websocket::WsMessage<serde_json::Value>, _inv| async move {
+///             message.body.to_string()
+///         });
+///     }
+/// }
+/// let app = svless_core::App::new().on(Echo);
+/// ```
 pub fn subscribe<S, T, R, F, Fut>(sources: &mut super::Sources<S>, route: &str, handler: F)
 where
     S: Send + Sync + 'static,
@@ -238,6 +256,15 @@ mod connections {
     use aws_sdk_apigatewaymanagement::primitives::Blob;
 
     /// Why a message did not reach a connection.
+    ///
+    /// ```no_run
+    /// # async fn doc(connections: svless_core::source::websocket::Connections) {
+    /// match connections.post("abc=", b"hi".to_vec()).await {
+    ///     Err(svless_core::source::websocket::PostError::Gone(id)) => println!("forget {id}"),
+    ///     other => println!("{other:?}"),
+    /// }
+    /// # }
+    /// ```
     #[derive(Debug, thiserror::Error)]
     #[non_exhaustive]
     pub enum PostError {
