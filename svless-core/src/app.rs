@@ -58,7 +58,7 @@ pub struct App<S = ()> {
     sources: Sources<S>,
     entry: Option<String>,
     functions: Vec<(String, String)>,
-    metrics_namespace: String,
+    metrics_namespace: Arc<str>,
     metrics_sink: MetricsSink,
 }
 
@@ -102,8 +102,11 @@ impl App<()> {
             sources: Sources::default(),
             entry: None,
             functions: Vec::new(),
-            metrics_namespace: std::env::var("SVLESS_METRICS_NAMESPACE")
-                .unwrap_or_else(|_| "svless".to_owned()),
+            metrics_namespace: Arc::from(
+                std::env::var("SVLESS_METRICS_NAMESPACE")
+                    .as_deref()
+                    .unwrap_or("svless"),
+            ),
             metrics_sink: crate::metrics::stdout_sink(),
         }
     }
@@ -259,7 +262,7 @@ impl<S: Send + Sync + 'static> App<S> {
     /// let app = svless_core::App::new().metrics_namespace("Todo");
     /// ```
     pub fn metrics_namespace(mut self, namespace: &str) -> Self {
-        self.metrics_namespace = namespace.to_owned();
+        self.metrics_namespace = Arc::from(namespace);
         self
     }
 
@@ -600,7 +603,7 @@ impl<S: Send + Sync + 'static> App<S> {
             self.dispatch_in_scope(payload, lambda).instrument(span),
         )
         .await;
-        crate::metrics::flush(&scope, &self.metrics_namespace, &self.metrics_sink);
+        crate::metrics::flush(&scope, &self.metrics_sink);
         outcome
     }
 

@@ -337,7 +337,9 @@ impl Metrics {
             tracing::debug!("a metric outside an invocation is dropped");
             return;
         };
-        if let Err(err) = f(&mut scope.metrics()) {
+        let mut metrics = scope.metrics();
+        let set = metrics.get_or_insert_with(|| MetricSet::new(&scope.namespace));
+        if let Err(err) = f(set) {
             tracing::warn!(error = %err, "a metric was refused");
         }
     }
@@ -418,7 +420,8 @@ pub(crate) fn stdout_sink() -> MetricsSink {
 }
 
 /// Writes the invocation's metrics (and, on a cold start, the `ColdStart` count).
-pub(crate) fn flush(scope: &Scope, namespace: &str, sink: &MetricsSink) {
+pub(crate) fn flush(scope: &Scope, sink: &MetricsSink) {
+    let namespace = &*scope.namespace;
     let now = chrono::Utc::now().timestamp_millis();
     if scope.cold_start {
         let mut cold = MetricSet::new(namespace);
@@ -435,10 +438,10 @@ pub(crate) fn flush(scope: &Scope, namespace: &str, sink: &MetricsSink) {
             }
         }
     }
-    let set = scope.metrics();
-    if set.is_empty() {
+    let metrics = scope.metrics();
+    let Some(set) = metrics.as_ref().filter(|set| !set.is_empty()) else {
         return;
-    }
+    };
     for document in set.documents(now) {
         sink(&document.to_string());
     }

@@ -12,7 +12,10 @@ pub(crate) struct Scope {
     pub(crate) function_name: String,
     pub(crate) trace_id: Option<String>,
     pub(crate) cold_start: bool,
-    pub(crate) metrics: Mutex<MetricSet>,
+    /// The CloudWatch namespace of the invocation's metrics.
+    pub(crate) namespace: Arc<str>,
+    /// Made on the first metric, so invocations without metrics allocate none.
+    pub(crate) metrics: Mutex<Option<MetricSet>>,
 }
 
 tokio::task_local! {
@@ -23,7 +26,7 @@ tokio::task_local! {
 static COLD: AtomicBool = AtomicBool::new(true);
 
 impl Scope {
-    pub(crate) fn new(context: &crate::Context, namespace: &str) -> Arc<Self> {
+    pub(crate) fn new(context: &crate::Context, namespace: &Arc<str>) -> Arc<Self> {
         Arc::new(Scope {
             request_id: context.request_id.clone(),
             function_name: context.function_name.clone(),
@@ -32,11 +35,12 @@ impl Scope {
                 .clone()
                 .or_else(|| std::env::var("_X_AMZN_TRACE_ID").ok()),
             cold_start: COLD.swap(false, Ordering::Relaxed),
-            metrics: Mutex::new(MetricSet::new(namespace)),
+            namespace: namespace.clone(),
+            metrics: Mutex::new(None),
         })
     }
 
-    pub(crate) fn metrics(&self) -> std::sync::MutexGuard<'_, MetricSet> {
+    pub(crate) fn metrics(&self) -> std::sync::MutexGuard<'_, Option<MetricSet>> {
         self.metrics
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

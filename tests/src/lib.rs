@@ -69,3 +69,21 @@ pub async fn moto_config() -> aws_config::SdkConfig {
         .load()
         .await
 }
+
+/// The URL of the test user pool's key set, which the README's test command serves.
+///
+/// # Panics
+/// Panics when `SVLESS_JWKS_URL` is unset: the tests need the server and do not skip.
+pub fn jwks_url() -> String {
+    match std::env::var("SVLESS_JWKS_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "SVLESS_JWKS_URL is not set: run the README's test command (scripts/test.sh), which serves the test key set"
+        ),
+    }
+}
+
+/// The PEM of the test-only RSA key whose public half the key set holds (`kid` `svless-test-1`).
+pub fn test_key_pem() -> Vec<u8> {
+    fixture("../fixtures/keys/test-only-rsa.pem")
+}

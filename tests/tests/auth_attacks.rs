@@ -12,14 +12,7 @@ const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TEST
 const CLIENT: &str = "7example23c9lk4mbuh6example";
 const KID: &str = "svless-test-1";
 
-fn jwks_url() -> String {
-    match std::env::var("SVLESS_JWKS_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => panic!(
-            "SVLESS_JWKS_URL is not set: run the README's test command (scripts/test.sh), which serves the test key set"
-        ),
-    }
-}
+use svless_tests::jwks_url;
 
 fn now() -> u64 {
     SystemTime::now()
@@ -29,11 +22,7 @@ fn now() -> u64 {
 }
 
 fn private_key() -> EncodingKey {
-    let pem = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/keys/test-only-rsa.pem"
-    ))
-    .expect("the test key");
+    let pem = svless_tests::test_key_pem();
     EncodingKey::from_rsa_pem(&pem).expect("an RSA key")
 }
 

@@ -13,14 +13,7 @@ use svless_auth::{
 const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TESTPOOL";
 const CLIENT: &str = "7example23c9lk4mbuh6example";
 
-fn jwks_url() -> String {
-    match std::env::var("SVLESS_JWKS_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => panic!(
-            "SVLESS_JWKS_URL is not set: run the README's test command (scripts/test.sh), which serves the test key set"
-        ),
-    }
-}
+use svless_tests::jwks_url;
 
 fn token(groups: &[&str], exp_offset: i64) -> String {
     let now = SystemTime::now()
@@ -31,11 +24,7 @@ fn token(groups: &[&str], exp_offset: i64) -> String {
         "sub": "user-1", "cognito:username": "ann", "cognito:groups": groups, "iss": ISSUER, "aud": CLIENT,
         "token_use": "id", "iat": now, "exp": now + exp_offset, "custom:tenant": "acme",
     });
-    let pem = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/keys/test-only-rsa.pem"
-    ))
-    .expect("the test key");
+    let pem = svless_tests::test_key_pem();
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some("svless-test-1".into());
     jsonwebtoken::encode(
