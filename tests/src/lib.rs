@@ -70,6 +70,16 @@ pub async fn moto_config() -> aws_config::SdkConfig {
         .await
 }
 
+/// An S3 client for the moto server, with path-style addressing.
+pub async fn s3_client() -> aws_sdk_s3::Client {
+    let config = moto_config().await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
 /// The URL of the test user pool's key set, which the README's test command serves.
 ///
 /// # Panics
