@@ -158,3 +158,33 @@ async fn a_create_only_multipart_upload_does_not_replace() {
     assert_eq!(store.get_bytes(&k).await.expect("get"), "first");
     assert_eq!(open_uploads(&client, &bucket).await, 0);
 }
+
+#[tokio::test]
+async fn a_bucket_policy_deny_is_access_denied_and_a_403() {
+    use svless::IntoProblem;
+    use svless::policy::{Effect, PolicyDocument, Principal, Statement};
+
+    let client = s3_client().await;
+    let bucket = bucket("policy-deny");
+    let store = store(client, &bucket).await;
+    let secret = Key::new("private/payroll.csv").expect("a key");
+    store.put_bytes(&secret, "a,b").await.expect("put");
+    let policy = PolicyDocument::new(vec![
+        Statement::new(Effect::Deny)
+            .sid("NoPrivateReads")
+            .principal(Principal::Any("*".into()))
+            .action("s3:GetObject")
+            .resource(format!("arn:aws:s3:::{bucket}/private/*").as_str()),
+    ]);
+    store.put_policy(&policy).await.expect("policy");
+    let read = store.get_bytes(&secret).await;
+    let Err(denied) = read else {
+        panic!("the deny statement was not applied: {read:?}");
+    };
+    assert!(matches!(denied, Error::AccessDenied { .. }), "{denied:?}");
+    let problem = denied.into_problem();
+    assert_eq!(problem.status(), 403);
+    assert_eq!(problem.detail(), None, "S3's message stays in the logs");
+    store.delete_policy().await.expect("delete the policy");
+    assert_eq!(store.get_bytes(&secret).await.expect("get"), "a,b");
+}

@@ -125,3 +125,92 @@ impl IntoProblem for Error {
         Problem::new(status).with_detail(detail)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_become_problems_with_their_status() {
+        let key = || "k".to_owned();
+        let cases = [
+            (Error::NotFound { key: key() }, 404),
+            (Error::PreconditionFailed { key: key() }, 412),
+            (
+                Error::AccessDenied {
+                    message: "policy".into(),
+                },
+                403,
+            ),
+            (
+                Error::InvalidKey {
+                    reason: "empty".into(),
+                },
+                400,
+            ),
+            (
+                Error::InvalidRange {
+                    key: key(),
+                    size: 3,
+                },
+                416,
+            ),
+            (
+                Error::Archived {
+                    key: key(),
+                    storage_class: "GLACIER".into(),
+                },
+                409,
+            ),
+            (
+                Error::Validation {
+                    message: "m".into(),
+                },
+                400,
+            ),
+            (
+                Error::NotSupported {
+                    backend: "memory",
+                    feature: "presigned URLs",
+                },
+                501,
+            ),
+            (
+                Error::Body {
+                    source: "gone".into(),
+                },
+                400,
+            ),
+            (
+                Error::Backend {
+                    backend: "s3",
+                    operation: "GetObject",
+                    source: "timeout".into(),
+                },
+                502,
+            ),
+        ];
+        for (error, status) in cases {
+            let text = error.to_string();
+            let problem = error.into_problem();
+            assert_eq!(problem.status().as_u16(), status, "{text}");
+            match status {
+                403 | 502 => assert_eq!(problem.detail(), None, "{text}"),
+                _ => assert_eq!(problem.detail(), Some(text.as_str())),
+            }
+        }
+    }
+
+    #[test]
+    fn not_supported_names_the_feature_and_backend() {
+        let error = Error::NotSupported {
+            backend: "local directory",
+            feature: "presigned URLs",
+        };
+        assert_eq!(
+            error.to_string(),
+            "presigned URLs are not supported by the local directory backend"
+        );
+        assert!(!error.is_retryable());
+    }
+}
