@@ -398,3 +398,35 @@ async fn lifecycle_rules_apply_on_demand() {
     let meta = store.head(&log, GetOptions::new()).await.expect("head");
     assert_eq!(meta.storage_class, StorageClass::GlacierIr);
 }
+
+/// Every member path of a JSON value (`s3.object.key`), for comparing shapes.
+fn paths(value: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+    if let serde_json::Value::Object(map) = value {
+        for (name, child) in map {
+            let path = format!("{prefix}{name}");
+            paths(child, &format!("{path}."), out);
+            out.push(path);
+        }
+    }
+    out.sort();
+}
+
+#[tokio::test]
+async fn change_records_have_the_shape_of_the_documented_s3_record() {
+    let fixture: serde_json::Value =
+        serde_json::from_slice(&svless_tests::fixture("s3-put-encoded-key.json")).expect("JSON");
+    let documented = &fixture["Records"][0];
+    let store = MemoryStore::new("bucket");
+    let mut changes = store.subscribe();
+    store.set_versioning(true).await.expect("versioning");
+    store.put_bytes(&key("a b.txt"), "x").await.expect("put");
+    let record = changes.try_recv().expect("a change").record();
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    paths(&record, "", &mut ours);
+    paths(documented, "", &mut theirs);
+    // The documented example is of an unversioned bucket; ours adds the version id.
+    ours.retain(|p| p != "s3.object.versionId");
+    assert_eq!(ours, theirs);
+    assert_eq!(record["eventVersion"], documented["eventVersion"]);
+    assert_eq!(record["eventSource"], documented["eventSource"]);
+}
