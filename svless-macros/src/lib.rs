@@ -2,6 +2,7 @@
 //! the code they generate names only `::svless::` paths.
 
 mod api;
+mod entity;
 mod events;
 mod named_error;
 mod path_params;
@@ -362,4 +363,27 @@ pub fn authorizer(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_derive(NamedError, attributes(error_type))]
 pub fn derive_named_error(item: TokenStream) -> TokenStream {
     named_error::expand(item.into()).into()
+}
+
+/// Derives `svless::store::dynamo::Entity` from key templates over the struct's fields.
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize, svless::Entity)]
+/// #[entity(pk = "USER#{owner}", sk = "TODO#{id}")]
+/// #[entity(index = "gsi1", pk = "STATUS#{status}", sk = "{created_at}")]
+/// struct Todo { owner: String, id: String, status: String, created_at: String, title: String }
+///
+/// let key = Todo::key("u1", "7");
+/// assert_eq!((key.pk.as_str(), key.sk.as_deref()), ("USER#u1", Some("TODO#7")));
+/// assert_eq!(Todo::gsi1_partition("open").pk, "STATUS#open");
+/// ```
+///
+/// A template that names a missing field, or a field whose type cannot be part of a key, is a
+/// compile error. The derive also writes `Todo::key(owner, id)`, `Todo::partition(owner)` and
+/// `Todo::gsi1_partition(status)`.
+#[proc_macro_derive(Entity, attributes(entity))]
+pub fn derive_entity(item: TokenStream) -> TokenStream {
+    entity::expand(item.into()).into()
 }

@@ -18,4 +18,5 @@
 //! # Ok(()) }
 //! ```
 
+pub mod dynamo;
 pub mod object;

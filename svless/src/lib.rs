@@ -61,6 +61,9 @@ pub use svless_core::*;
 /// Cognito token verification, the auth layer and extractors, Lambda authorizers (feature `auth`).
 #[cfg(feature = "auth")]
 pub use svless_auth as auth;
+/// `#[derive(svless::Entity)]`: a DynamoDB entity from key templates (feature `store`).
+#[cfg(feature = "store")]
+pub use svless_macros::Entity;
 pub use svless_macros::{
     NamedError, PathParams, Problem, api, authorizer, dynamodb_stream, event, s3, sqs, task, ws,
 };

@@ -103,6 +103,7 @@ impl From<&'static [u8]> for PutBody {
 
 /// Cuts a body into parts of exactly `part_size` bytes (the last may be shorter), holding at
 /// most one part in memory.
+#[cfg_attr(not(feature = "s3"), allow(dead_code))]
 pub(crate) struct Parts {
     body: PutBody,
     part_size: usize,
@@ -110,6 +111,7 @@ pub(crate) struct Parts {
     done: bool,
 }
 
+#[cfg_attr(not(feature = "s3"), allow(dead_code))]
 impl Parts {
     pub(crate) fn new(body: PutBody, part_size: usize) -> Self {
         Parts {

@@ -1,0 +1,366 @@
+//! `#[derive(svless::Entity)]`: key templates checked against the struct's fields.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields, Ident, LitStr, Type};
+
+pub(crate) fn expand(input: TokenStream) -> TokenStream {
+    match expand_inner(input) {
+        Ok(tokens) => tokens,
+        Err(err) => err.into_compile_error(),
+    }
+}
+
+/// A piece of a key template: literal text or a field.
+enum Piece {
+    Text(String),
+    Field(Ident),
+}
+
+struct Template {
+    pieces: Vec<Piece>,
+}
+
+impl Template {
+    /// Parses `USER#{owner}`, checking each `{field}` against the struct's fields.
+    fn parse(lit: &LitStr, fields: &[(Ident, Type)]) -> syn::Result<Self> {
+        let text = lit.value();
+        if text.is_empty() {
+            return Err(syn::Error::new(
+                lit.span(),
+                "a key template cannot be empty: write the key, e.g. \"USER#{id}\"",
+            ));
+        }
+        let mut pieces = Vec::new();
+        let mut rest = text.as_str();
+        while let Some(open) = rest.find('{') {
+            if let Some(close) = rest[..open].find('}') {
+                let _ = close;
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "a `}` without its `{`: fields are written `{field}`",
+                ));
+            }
+            if open > 0 {
+                pieces.push(Piece::Text(rest[..open].to_owned()));
+            }
+            let after = &rest[open + 1..];
+            let Some(close) = after.find('}') else {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "an unclosed `{`: fields are written `{field}`",
+                ));
+            };
+            let name = &after[..close];
+            if name.is_empty() {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "an empty `{}`: name a field of the struct, e.g. `{id}`",
+                ));
+            }
+            let Some((ident, _)) = fields.iter().find(|(ident, _)| ident == name) else {
+                let known: Vec<String> = fields.iter().map(|(i, _)| format!("`{i}`")).collect();
+                return Err(syn::Error::new(
+                    lit.span(),
+                    format!(
+                        "the key template names `{{{name}}}`, which is not a field of this struct: use one of {}",
+                        known.join(", ")
+                    ),
+                ));
+            };
+            pieces.push(Piece::Field(ident.clone()));
+            rest = &after[close + 1..];
+        }
+        if rest.contains('}') {
+            return Err(syn::Error::new(
+                lit.span(),
+                "a `}` without its `{`: fields are written `{field}`",
+            ));
+        }
+        if !rest.is_empty() {
+            pieces.push(Piece::Text(rest.to_owned()));
+        }
+        Ok(Template { pieces })
+    }
+
+    fn fields(&self) -> impl Iterator<Item = &Ident> {
+        self.pieces.iter().filter_map(|p| match p {
+            Piece::Field(ident) => Some(ident),
+            Piece::Text(_) => None,
+        })
+    }
+
+    /// The literal text before the first field.
+    fn prefix(&self) -> String {
+        match self.pieces.first() {
+            Some(Piece::Text(text)) => text.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// An expression building the key; `field` turns a field into an expression of its value.
+    fn render(&self, field: impl Fn(&Ident) -> TokenStream) -> TokenStream {
+        let steps = self.pieces.iter().map(|piece| match piece {
+            Piece::Text(text) => quote! { key.push_str(#text); },
+            Piece::Field(ident) => {
+                let value = field(ident);
+                quote! { ::svless::store::dynamo::KeyPart::write_key(#value, &mut key); }
+            }
+        });
+        quote! {{
+            let mut key = ::std::string::String::new();
+            #(#steps)*
+            key
+        }}
+    }
+}
+
+struct KeyDef {
+    index: Option<LitStr>,
+    pk: Template,
+    sk: Option<Template>,
+}
+
+fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
+    let input: DeriveInput = syn::parse2(input)?;
+    let name = &input.ident;
+    let Data::Struct(data) = &input.data else {
+        return Err(syn::Error::new_spanned(
+            name,
+            "`#[derive(Entity)]` is for structs with named fields: an entity is one item",
+        ));
+    };
+    let Fields::Named(named) = &data.fields else {
+        return Err(syn::Error::new_spanned(
+            name,
+            "`#[derive(Entity)]` needs named fields, which the key templates refer to",
+        ));
+    };
+    let fields: Vec<(Ident, Type)> = named
+        .named
+        .iter()
+        .filter_map(|f| f.ident.clone().map(|i| (i, f.ty.clone())))
+        .collect();
+
+    let mut type_name = None;
+    let mut primary: Option<KeyDef> = None;
+    let mut indexes: Vec<KeyDef> = Vec::new();
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident("entity")) {
+        let mut index = None;
+        let mut pk = None;
+        let mut sk = None;
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("pk") {
+                pk = Some(meta.value()?.parse::<LitStr>()?);
+            } else if meta.path.is_ident("sk") {
+                sk = Some(meta.value()?.parse::<LitStr>()?);
+            } else if meta.path.is_ident("index") {
+                index = Some(meta.value()?.parse::<LitStr>()?);
+            } else if meta.path.is_ident("type") {
+                type_name = Some(meta.value()?.parse::<LitStr>()?);
+            } else {
+                return Err(meta.error(
+                    "unknown key: `#[entity(...)]` takes `pk = \"...\"`, `sk = \"...\"`, `index = \"gsi1\"` and `type = \"Name\"`",
+                ));
+            }
+            Ok(())
+        })?;
+        let Some(pk_lit) = pk else {
+            if index.is_some() || sk.is_some() {
+                return Err(syn::Error::new_spanned(
+                    attr,
+                    "a key needs its partition key: add `pk = \"...\"`",
+                ));
+            }
+            continue;
+        };
+        let def = KeyDef {
+            pk: Template::parse(&pk_lit, &fields)?,
+            sk: sk
+                .as_ref()
+                .map(|s| Template::parse(s, &fields))
+                .transpose()?,
+            index: index.clone(),
+        };
+        match index {
+            None if primary.is_some() => {
+                return Err(syn::Error::new_spanned(
+                    attr,
+                    "a second primary key: give this one `index = \"...\"` if it is a secondary index",
+                ));
+            }
+            None => primary = Some(def),
+            Some(ref lit) => {
+                if indexes
+                    .iter()
+                    .any(|d| d.index.as_ref().is_some_and(|i| i.value() == lit.value()))
+                {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        format!("the index `{}` has its keys already", lit.value()),
+                    ));
+                }
+                indexes.push(def);
+            }
+        }
+    }
+    let Some(primary) = primary else {
+        return Err(syn::Error::new(
+            Span::call_site(),
+            format!(
+                "`{name}` needs its primary key: add `#[entity(pk = \"{}#{{id}}\")]` (and `sk = \"...\"` for a composite key)",
+                name.to_string().to_uppercase()
+            ),
+        ));
+    };
+    let type_name = type_name
+        .map(|l| l.value())
+        .unwrap_or_else(|| name.to_string());
+
+    // Every field a template names must be a key part.
+    let mut used: Vec<&Ident> = Vec::new();
+    for def in std::iter::once(&primary).chain(&indexes) {
+        for ident in def
+            .pk
+            .fields()
+            .chain(def.sk.iter().flat_map(|t| t.fields()))
+        {
+            if !used.contains(&ident) {
+                used.push(ident);
+            }
+        }
+    }
+    let ty_of = |ident: &Ident| -> &Type {
+        &fields
+            .iter()
+            .find(|(i, _)| i == ident)
+            .expect("checked when parsed")
+            .1
+    };
+    let checks = used.iter().map(|ident| {
+        let ty = ty_of(ident);
+        quote_spanned! {ty.span()=>
+            ::svless::store::dynamo::__private::assert_key_part::<#ty>();
+        }
+    });
+
+    let on_self = |ident: &Ident| quote! { &self.#ident };
+    let on_local = |ident: &Ident| quote! { &#ident };
+    let sk_expr = |t: &Option<Template>, f: &dyn Fn(&Ident) -> TokenStream| match t {
+        Some(t) => {
+            let r = t.render(f);
+            quote! { ::core::option::Option::Some(#r) }
+        }
+        None => quote! { ::core::option::Option::None },
+    };
+    let pk_self = primary.pk.render(on_self);
+    let sk_self = sk_expr(&primary.sk, &on_self);
+    let index_keys = indexes.iter().map(|def| {
+        let index = def.index.as_ref().expect("an index");
+        let pk = def.pk.render(on_self);
+        let sk = sk_expr(&def.sk, &on_self);
+        quote! { ::svless::store::dynamo::IndexKey::new(#index, #pk, #sk) }
+    });
+
+    // Constructors of keys and partitions from field values.
+    let args = |idents: Vec<&Ident>| {
+        let mut unique: Vec<&Ident> = Vec::new();
+        for i in idents {
+            if !unique.contains(&i) {
+                unique.push(i);
+            }
+        }
+        let params = unique.iter().map(|i| {
+            let ty = ty_of(i);
+            quote! { #i: impl ::core::convert::Into<#ty> }
+        });
+        let lets = unique.iter().map(|i| {
+            let ty = ty_of(i);
+            quote! { let #i: #ty = ::core::convert::Into::into(#i); }
+        });
+        (quote! { #(#params),* }, quote! { #(#lets)* })
+    };
+    let (key_params, key_lets) = args(
+        primary
+            .pk
+            .fields()
+            .chain(primary.sk.iter().flat_map(|t| t.fields()))
+            .collect(),
+    );
+    let pk_local = primary.pk.render(on_local);
+    let sk_local = sk_expr(&primary.sk, &on_local);
+    let (part_params, part_lets) = args(primary.pk.fields().collect());
+    let sk_prefix = primary
+        .sk
+        .as_ref()
+        .map(Template::prefix)
+        .unwrap_or_default();
+    let index_partitions = indexes.iter().map(|def| {
+        let index = def.index.as_ref().expect("an index");
+        let fn_name = format_ident!(
+            "{}_partition",
+            index
+                .value()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                })
+                .collect::<String>()
+        );
+        let (params, lets) = args(def.pk.fields().collect());
+        let pk = def.pk.render(on_local);
+        let prefix = def.sk.as_ref().map(Template::prefix).unwrap_or_default();
+        let doc = format!(
+            "The partition of the index `{}` that holds these values, for queries of this type.",
+            index.value()
+        );
+        quote! {
+            #[doc = #doc]
+            pub fn #fn_name(#params) -> ::svless::store::dynamo::Partition {
+                #lets
+                ::svless::store::dynamo::Partition::new(#pk, #prefix).on_index(#index)
+            }
+        }
+    });
+
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    Ok(quote! {
+        impl #impl_generics ::svless::store::dynamo::Entity for #name #ty_generics #where_clause {
+            const TYPE: &'static str = #type_name;
+
+            fn primary_key(&self) -> ::svless::store::dynamo::ItemKey {
+                ::svless::store::dynamo::ItemKey::new(#pk_self, #sk_self)
+            }
+
+            fn index_keys(&self) -> ::std::vec::Vec<::svless::store::dynamo::IndexKey> {
+                ::std::vec![#(#index_keys),*]
+            }
+        }
+
+        impl #impl_generics #name #ty_generics #where_clause {
+            /// The primary key of the item with these field values.
+            pub fn key(#key_params) -> ::svless::store::dynamo::ItemKey {
+                #key_lets
+                ::svless::store::dynamo::ItemKey::new(#pk_local, #sk_local)
+            }
+
+            /// The partition that holds items of this type with these values, for queries.
+            pub fn partition(#part_params) -> ::svless::store::dynamo::Partition {
+                #part_lets
+                ::svless::store::dynamo::Partition::new(#pk_local, #sk_prefix)
+            }
+
+            #(#index_partitions)*
+        }
+
+        const _: () = {
+            #[allow(dead_code)]
+            fn key_parts() {
+                #(#checks)*
+            }
+        };
+    })
+}
