@@ -108,8 +108,16 @@ impl Template {
                 quote! { ::svless::store::dynamo::KeyPart::write_key(#value, &mut key); }
             }
         });
+        let text: usize = self
+            .pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Text(text) => text.len(),
+                Piece::Field(_) => 24,
+            })
+            .sum();
         quote! {{
-            let mut key = ::std::string::String::new();
+            let mut key = ::std::string::String::with_capacity(#text);
             #(#steps)*
             key
         }}

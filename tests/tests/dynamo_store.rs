@@ -249,6 +249,39 @@ async fn sort_key_conditions(table: Table) {
         ids(Some(SortKey::Ge("TODO#009".into())), false).await,
         ["009", "010"]
     );
+
+    // A filter applies after the read: the limit counts what was read.
+    table
+        .update::<Todo>(
+            &Todo::key("ada", "002"),
+            Update::new().set("status", "done").unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    let done: Vec<_> = table
+        .query::<Todo>(Todo::partition("ada"))
+        .filter(Condition::eq("status", value("done").unwrap()))
+        .page()
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(done, ["002"]);
+    let first_read = table
+        .query::<Todo>(Todo::partition("ada"))
+        .filter(Condition::eq("status", value("done").unwrap()))
+        .limit(1)
+        .page()
+        .await
+        .unwrap();
+    assert!(
+        first_read.items.is_empty(),
+        "the one item read was filtered out"
+    );
+    assert!(first_read.next.is_some());
 }
 
 async fn pages_and_cursors(table: Table) {

@@ -361,10 +361,20 @@ pub(crate) async fn query(client: &Client, table: &str, spec: &QuerySpec) -> Res
                 .map(|(k, v)| (k.clone(), Av::S(v.clone())))
                 .collect()
         }));
+    let mut filters = Vec::new();
     if let Some((attr, value)) = &spec.type_filter {
         names.insert("#type".into(), attr.clone());
         values.insert(":type".into(), Av::S(value.clone()));
-        request = request.filter_expression("#type = :type");
+        filters.push("#type = :type".to_owned());
+    }
+    if let Some(filter) = &spec.filter {
+        let mut p = Placeholders::default();
+        filters.push(format!("({})", filter.render(&mut p)));
+        names.extend(p.names);
+        values.extend(p.values.into_iter().map(|(k, v)| (k, Av::from(v))));
+    }
+    if !filters.is_empty() {
+        request = request.filter_expression(filters.join(" AND "));
     }
     let out = request
         .set_expression_attribute_names(Some(names))

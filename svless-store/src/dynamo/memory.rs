@@ -654,10 +654,10 @@ impl MemoryDb {
         let total = rows.len();
         for (evaluated, (isk, _, _, item)) in rows.into_iter().enumerate() {
             read += item_size(item);
-            let keep = spec
-                .type_filter
-                .as_ref()
-                .is_none_or(|(attr, value)| string(item, attr).as_deref() == Some(value.as_str()));
+            let keep =
+                spec.type_filter.as_ref().is_none_or(|(attr, value)| {
+                    string(item, attr).as_deref() == Some(value.as_str())
+                }) && spec.filter.as_ref().is_none_or(|f| f.holds(Some(item)));
             if keep {
                 items.push(match projection {
                     None | Some((_, Projection::All)) => item.clone(),

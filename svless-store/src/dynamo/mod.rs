@@ -234,6 +234,35 @@ fn decode<E: serde::de::DeserializeOwned>(item: Item) -> Result<E> {
     })
 }
 
+/// Decodes an item read with `aws-sdk-dynamodb` directly (a hand-written call, a stream
+/// record fetched with the SDK) into its type, as the repository's DynamoDB backend does.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use aws_sdk_dynamodb::types::AttributeValue;
+///
+/// #[derive(serde::Deserialize, PartialEq, Debug)]
+/// struct Note { text: String }
+/// let item = HashMap::from([("text".to_owned(), AttributeValue::S("hi".into()))]);
+/// let note: Note = svless_store::dynamo::from_sdk_item(item).unwrap();
+/// assert_eq!(note.text, "hi");
+/// ```
+#[cfg(feature = "dynamodb")]
+pub fn from_sdk_item<E: serde::de::DeserializeOwned>(
+    item: HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) -> Result<E> {
+    decode(Item::from(item))
+}
+
+/// Encodes an entity into the item the DynamoDB backend sends, keys and type included.
+#[cfg(feature = "dynamodb")]
+pub fn to_sdk_item<E: Entity>(
+    table: &Table,
+    entity: &E,
+) -> Result<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    Ok(table.encode(entity)?.into())
+}
+
 /// DynamoDB's size of an item: attribute names plus values.
 pub(crate) fn item_size(item: &Item) -> usize {
     fn value_size(value: &AttributeValue) -> usize {
@@ -264,6 +293,7 @@ pub(crate) struct QuerySpec {
     pub(crate) pk: String,
     pub(crate) sk: Option<SortKey>,
     pub(crate) type_filter: Option<(String, String)>,
+    pub(crate) filter: Option<Condition>,
     pub(crate) limit: Option<u32>,
     pub(crate) descending: bool,
     pub(crate) consistent: bool,
@@ -405,8 +435,24 @@ impl Table {
         let mut item: Item = serde_dynamo::to_item(entity).map_err(|e| Error::Validation {
             message: format!("the entity does not serialize to an item: {e}"),
         })?;
-        let keys = self.key_item(&entity.primary_key())?;
-        item.extend(keys.into_inner());
+        let key = entity.primary_key();
+        match (&self.def.sk, key.sk) {
+            (Some(attr), Some(sk)) => {
+                item.insert(attr.clone(), AttributeValue::S(sk));
+            }
+            (None, None) => {}
+            (Some(attr), None) => {
+                return Err(Error::Validation {
+                    message: format!("the table has composite keys: the key needs its `{attr}`"),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(Error::Validation {
+                    message: "the table has simple keys: the key has a sort key too many".into(),
+                });
+            }
+        }
+        item.insert(self.def.pk.clone(), AttributeValue::S(key.pk));
         for key in entity.index_keys() {
             let index = self.def.index(key.index).ok_or_else(|| Error::Validation {
                 message: format!("the table defines no index `{}`", key.index),
@@ -617,6 +663,7 @@ impl Table {
             table: self,
             partition,
             sort_key: None,
+            filter: None,
             limit: None,
             descending: false,
             consistent: false,
@@ -637,6 +684,7 @@ impl Table {
                 pk: pk.to_owned(),
                 sk: None,
                 type_filter: None,
+                filter: None,
                 limit: None,
                 descending: false,
                 consistent: false,
@@ -685,6 +733,7 @@ pub struct Query<'t, E> {
     table: &'t Table,
     partition: Partition,
     sort_key: Option<SortKey>,
+    filter: Option<Condition>,
     limit: Option<u32>,
     descending: bool,
     consistent: bool,
@@ -705,6 +754,16 @@ impl<'t, E: Entity> Query<'t, E> {
     /// Only items whose sort key meets `condition` (instead of the type's sort key prefix).
     pub fn sort_key(mut self, condition: SortKey) -> Self {
         self.sort_key = Some(condition);
+        self
+    }
+
+    /// Only items for which `condition` holds. As DynamoDB's filter expressions, it applies
+    /// after the items are read: `limit` counts the items read, not those kept.
+    pub fn filter(mut self, condition: Condition) -> Self {
+        self.filter = Some(match self.filter.take() {
+            Some(existing) => existing.and(condition),
+            None => condition,
+        });
         self
     }
 
@@ -758,6 +817,7 @@ impl<'t, E: Entity> Query<'t, E> {
             pk: self.partition.pk.clone(),
             sk,
             type_filter: Some((def.type_attribute.clone(), E::TYPE.to_owned())),
+            filter: self.filter.clone(),
             limit: self.limit,
             descending: self.descending,
             consistent: self.consistent,
