@@ -735,6 +735,71 @@ async fn transactions(table: Table) {
     );
 }
 
+async fn projections_and_sets(table: Table) {
+    for id in ["1", "2"] {
+        table
+            .put(&todo("ada", id, "open", "2026-11-01"))
+            .await
+            .unwrap();
+    }
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Title {
+        id: String,
+        title: String,
+        status: Option<String>,
+    }
+    let titles: Vec<Title> = table
+        .query::<Todo>(Todo::partition("ada"))
+        .project(&["id", "title"])
+        .page_as()
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(
+        titles,
+        [
+            Title {
+                id: "1".into(),
+                title: "todo 1".into(),
+                status: None
+            },
+            Title {
+                id: "2".into(),
+                title: "todo 2".into(),
+                status: None
+            }
+        ],
+        "only the projected attributes come back"
+    );
+
+    // ADD to a string set: elements stay unique.
+    let key = Todo::key("ada", "1");
+    table
+        .update::<Todo>(
+            &key,
+            Update::new().add_to_set("labels", &["a", "b"]).unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    #[derive(Deserialize)]
+    struct Labels {
+        labels: std::collections::BTreeSet<String>,
+    }
+    let labels: Labels = table
+        .update(
+            &key,
+            Update::new().add_to_set("labels", &["b", "c"]).unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        labels.labels.into_iter().collect::<Vec<_>>(),
+        ["a", "b", "c"]
+    );
+}
+
 async fn backups(table: Table) {
     table.put(&user("ada")).await.unwrap();
     let backup = table.backup("before-cleanup").await.unwrap();
@@ -811,6 +876,7 @@ conformance!(
     batches,
     transactions,
     backups,
+    projections_and_sets,
 );
 
 /// Counts the operations a DynamoDB client sends, by their `X-Amz-Target`.

@@ -376,6 +376,16 @@ pub(crate) async fn query(client: &Client, table: &str, spec: &QuerySpec) -> Res
     if !filters.is_empty() {
         request = request.filter_expression(filters.join(" AND "));
     }
+    if let Some(attributes) = &spec.projection {
+        let mut p = Placeholders::default();
+        let names_list: Vec<String> = attributes.iter().map(|a| p.name(a)).collect();
+        // Placeholders of their own, so they cannot collide with the key and filter ones.
+        let renamed: Vec<String> = names_list.iter().map(|n| n.replace("#n", "#p")).collect();
+        for (placeholder, attribute) in p.names {
+            names.insert(placeholder.replace("#n", "#p"), attribute);
+        }
+        request = request.projection_expression(renamed.join(", "));
+    }
     let out = request
         .set_expression_attribute_names(Some(names))
         .set_expression_attribute_values(Some(values))

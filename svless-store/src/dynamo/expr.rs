@@ -260,6 +260,21 @@ impl Update {
         Ok(self)
     }
 
+    /// `ADD attribute {strings}`: adds strings to a string set (creating it), a set whose
+    /// elements are unique. (serde writes a `Vec<String>` as a list; this writes a set, which
+    /// reads back into a `Vec<String>` or a `BTreeSet<String>`.)
+    pub fn add_to_set(mut self, attribute: &str, strings: &[&str]) -> Result<Self> {
+        if strings.is_empty() {
+            return Err(Error::Validation {
+                message: format!("`{attribute}`: a set cannot be empty"),
+            });
+        }
+        let set = strings.iter().map(|s| (*s).to_owned()).collect();
+        self.actions
+            .push(Action::Add(attribute.to_owned(), AttributeValue::Ss(set)));
+        Ok(self)
+    }
+
     /// `SET attribute = list_append(if_not_exists(attribute, []), values)`.
     pub fn append<T: Serialize + ?Sized>(mut self, attribute: &str, values: &T) -> Result<Self> {
         let list = value(values)?;

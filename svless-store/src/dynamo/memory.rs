@@ -658,7 +658,15 @@ impl MemoryDb {
                 spec.type_filter.as_ref().is_none_or(|(attr, value)| {
                     string(item, attr).as_deref() == Some(value.as_str())
                 }) && spec.filter.as_ref().is_none_or(|f| f.holds(Some(item)));
-            if keep {
+            if keep && let Some(attributes) = &spec.projection {
+                let mut out = Item::from(HashMap::<String, AttributeValue>::new());
+                for attr in attributes {
+                    if let Some(value) = item.get(attr) {
+                        out.insert(attr.clone(), value.clone());
+                    }
+                }
+                items.push(out);
+            } else if keep {
                 items.push(match projection {
                     None | Some((_, Projection::All)) => item.clone(),
                     Some((index, Projection::KeysOnly)) => {

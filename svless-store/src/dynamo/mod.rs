@@ -294,6 +294,7 @@ pub(crate) struct QuerySpec {
     pub(crate) sk: Option<SortKey>,
     pub(crate) type_filter: Option<(String, String)>,
     pub(crate) filter: Option<Condition>,
+    pub(crate) projection: Option<Vec<String>>,
     pub(crate) limit: Option<u32>,
     pub(crate) descending: bool,
     pub(crate) consistent: bool,
@@ -664,6 +665,7 @@ impl Table {
             partition,
             sort_key: None,
             filter: None,
+            projection: None,
             limit: None,
             descending: false,
             consistent: false,
@@ -685,6 +687,7 @@ impl Table {
                 sk: None,
                 type_filter: None,
                 filter: None,
+                projection: None,
                 limit: None,
                 descending: false,
                 consistent: false,
@@ -734,6 +737,7 @@ pub struct Query<'t, E> {
     partition: Partition,
     sort_key: Option<SortKey>,
     filter: Option<Condition>,
+    projection: Option<Vec<String>>,
     limit: Option<u32>,
     descending: bool,
     consistent: bool,
@@ -818,6 +822,7 @@ impl<'t, E: Entity> Query<'t, E> {
             sk,
             type_filter: Some((def.type_attribute.clone(), E::TYPE.to_owned())),
             filter: self.filter.clone(),
+            projection: self.projection.clone(),
             limit: self.limit,
             descending: self.descending,
             consistent: self.consistent,
@@ -835,8 +840,30 @@ impl<'t, E: Entity> Query<'t, E> {
         }
     }
 
+    /// Reads only these attributes of each item (a projection expression); decode the page
+    /// with [`Query::page_as`] into a type that has just those fields.
+    pub fn project(mut self, attributes: &[&str]) -> Self {
+        self.projection = Some(attributes.iter().map(|a| (*a).to_owned()).collect());
+        self
+    }
+
     /// Runs one page.
     pub async fn page(&self) -> Result<Page<E>> {
+        self.page_as().await
+    }
+
+    /// Runs one page, decoding the items into `P` (with [`Query::project`]: a type with
+    /// the projected fields).
+    ///
+    /// ```
+    /// # use svless_store::dynamo::*;
+    /// # async fn demo<E: Entity>(table: &Table, partition: Partition) -> Result<()> {
+    /// #[derive(serde::Deserialize)]
+    /// struct Title { title: String }
+    /// let titles: Page<Title> = table.query::<E>(partition).project(&["title"]).page_as().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn page_as<P: serde::de::DeserializeOwned>(&self) -> Result<Page<P>> {
         let scope = self.scope();
         let start = match &self.cursor {
             None => None,
