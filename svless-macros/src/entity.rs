@@ -130,6 +130,13 @@ struct KeyDef {
     sk: Option<Template>,
 }
 
+/// An index key as written: without `pk`, a local index (the table's partition key).
+struct IndexAttr {
+    index: LitStr,
+    pk: Option<Template>,
+    sk: Option<Template>,
+}
+
 fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
     let input: DeriveInput = syn::parse2(input)?;
     let name = &input.ident;
@@ -153,7 +160,7 @@ fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
 
     let mut type_name = None;
     let mut primary: Option<KeyDef> = None;
-    let mut indexes: Vec<KeyDef> = Vec::new();
+    let mut written: Vec<IndexAttr> = Vec::new();
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("entity")) {
         let mut index = None;
         let mut pk = None;
@@ -174,42 +181,51 @@ fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
             }
             Ok(())
         })?;
-        let Some(pk_lit) = pk else {
-            if index.is_some() || sk.is_some() {
-                return Err(syn::Error::new_spanned(
-                    attr,
-                    "a key needs its partition key: add `pk = \"...\"`",
-                ));
-            }
-            continue;
-        };
-        let def = KeyDef {
-            pk: Template::parse(&pk_lit, &fields)?,
-            sk: sk
-                .as_ref()
-                .map(|s| Template::parse(s, &fields))
-                .transpose()?,
-            index: index.clone(),
-        };
+        let pk = pk
+            .as_ref()
+            .map(|p| Template::parse(p, &fields))
+            .transpose()?;
+        let sk = sk
+            .as_ref()
+            .map(|s| Template::parse(s, &fields))
+            .transpose()?;
         match index {
-            None if primary.is_some() => {
-                return Err(syn::Error::new_spanned(
-                    attr,
-                    "a second primary key: give this one `index = \"...\"` if it is a secondary index",
-                ));
-            }
-            None => primary = Some(def),
-            Some(ref lit) => {
-                if indexes
-                    .iter()
-                    .any(|d| d.index.as_ref().is_some_and(|i| i.value() == lit.value()))
-                {
+            Some(lit) => {
+                if written.iter().any(|d| d.index.value() == lit.value()) {
                     return Err(syn::Error::new(
                         lit.span(),
                         format!("the index `{}` has its keys already", lit.value()),
                     ));
                 }
-                indexes.push(def);
+                if pk.is_none() && sk.is_none() {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        "an index needs its keys: `pk = \"...\"` (a global index) and/or `sk = \"...\"`",
+                    ));
+                }
+                written.push(IndexAttr { index: lit, pk, sk });
+            }
+            None => {
+                let Some(pk) = pk else {
+                    if sk.is_some() {
+                        return Err(syn::Error::new_spanned(
+                            attr,
+                            "a key needs its partition key: add `pk = \"...\"`",
+                        ));
+                    }
+                    continue;
+                };
+                if primary.is_some() {
+                    return Err(syn::Error::new_spanned(
+                        attr,
+                        "a second primary key: give this one `index = \"...\"` if it is a secondary index",
+                    ));
+                }
+                primary = Some(KeyDef {
+                    index: None,
+                    pk,
+                    sk,
+                });
             }
         }
     }
@@ -225,6 +241,25 @@ fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
     let type_name = type_name
         .map(|l| l.value())
         .unwrap_or_else(|| name.to_string());
+    // An index without `pk` is local: it shares the table's partition key.
+    let indexes: Vec<KeyDef> = written
+        .into_iter()
+        .map(|w| KeyDef {
+            pk: w.pk.unwrap_or_else(|| Template {
+                pieces: primary
+                    .pk
+                    .pieces
+                    .iter()
+                    .map(|p| match p {
+                        Piece::Text(t) => Piece::Text(t.clone()),
+                        Piece::Field(i) => Piece::Field(i.clone()),
+                    })
+                    .collect(),
+            }),
+            sk: w.sk,
+            index: Some(w.index),
+        })
+        .collect();
 
     // Every field a template names must be a key part.
     let mut used: Vec<&Ident> = Vec::new();

@@ -380,6 +380,9 @@ pub fn derive_named_error(item: TokenStream) -> TokenStream {
 /// assert_eq!(Todo::gsi1_partition("open").pk, "STATUS#open");
 /// ```
 ///
+/// An index attribute without `pk` is a local secondary index: it shares the table's partition
+/// key (`#[entity(index = "by_due", sk = "{due}")]`).
+///
 /// A template that names a missing field, or a field whose type cannot be part of a key, is a
 /// compile error. The derive also writes `Todo::key(owner, id)`, `Todo::partition(owner)` and
 /// `Todo::gsi1_partition(status)`.

@@ -66,6 +66,27 @@ fn app_table() -> TableDef {
     ))
     .global_index("gsi1", "gsi1pk", Some("gsi1sk"), Projection::All)
     .global_index("by_email", "email_pk", None, Projection::KeysOnly)
+    .local_index("by_due", "due", Projection::Include(vec!["title".into()]))
+    .ttl("expires_at")
+    .stream(svless::store::dynamo::StreamView::NewAndOldImages)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, svless::Entity)]
+#[entity(pk = "USER#{owner}", sk = "TASK#{id}")]
+#[entity(index = "by_due", sk = "{due}")] // local: the table's partition key
+struct Task {
+    owner: String,
+    id: String,
+    due: String,
+    title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, svless::Entity)]
+#[entity(pk = "USER#{owner}", sk = "BAD#{id}")]
+#[entity(index = "by_due", pk = "OTHER#{owner}", sk = "{id}")]
+struct MovesThePartition {
+    owner: String,
+    id: String,
 }
 
 async fn memory(def: TableDef) -> Table {
@@ -800,6 +821,61 @@ async fn projections_and_sets(table: Table) {
     );
 }
 
+async fn local_indexes(table: Table) {
+    for (id, due) in [
+        ("a", "2026-12-03"),
+        ("b", "2026-12-01"),
+        ("c", "2026-12-02"),
+    ] {
+        table
+            .put(&Task {
+                owner: "ada".into(),
+                id: id.into(),
+                due: due.into(),
+                title: format!("task {id}"),
+            })
+            .await
+            .unwrap();
+    }
+    #[derive(Debug, Deserialize)]
+    struct Due {
+        id: Option<String>,
+        title: String,
+        due: String,
+    }
+    let by_due: Vec<Due> = table
+        .query::<Task>(Task::by_due_partition("ada"))
+        .consistent()
+        .page_as()
+        .await
+        .unwrap()
+        .items;
+    let order: Vec<_> = by_due
+        .iter()
+        .map(|t| (t.due.as_str(), t.title.as_str()))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("2026-12-01", "task b"),
+            ("2026-12-02", "task c"),
+            ("2026-12-03", "task a")
+        ],
+        "ordered by the local index's sort key, consistent reads allowed"
+    );
+    assert!(
+        by_due.iter().all(|t| t.id.is_none()),
+        "`id` is not projected into the index"
+    );
+    let moved = table
+        .put(&MovesThePartition {
+            owner: "ada".into(),
+            id: "x".into(),
+        })
+        .await;
+    assert!(matches!(moved, Err(Error::Validation { .. })), "{moved:?}");
+}
+
 async fn backups(table: Table) {
     table.put(&user("ada")).await.unwrap();
     let backup = table.backup("before-cleanup").await.unwrap();
@@ -877,7 +953,26 @@ conformance!(
     transactions,
     backups,
     projections_and_sets,
+    local_indexes,
 );
+
+#[tokio::test]
+async fn in_memory_pages_end_at_one_megabyte() {
+    let table = memory(app_table()).await;
+    for i in 0..4 {
+        let mut big = todo("ada", &i.to_string(), "open", "2026-11-01");
+        big.title = "x".repeat(390 * 1024);
+        table.put(&big).await.unwrap();
+    }
+    let pages: Vec<_> = table
+        .query::<Todo>(Todo::partition("ada"))
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+    let sizes: Vec<_> = pages.iter().map(|p| p.items.len()).collect();
+    assert_eq!(sizes, [3, 1], "a page stops once 1 MB was read");
+}
 
 /// Counts the operations a DynamoDB client sends, by their `X-Amz-Target`.
 #[derive(Debug, Default, Clone)]

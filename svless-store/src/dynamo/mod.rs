@@ -458,6 +458,17 @@ impl Table {
             let index = self.def.index(key.index).ok_or_else(|| Error::Validation {
                 message: format!("the table defines no index `{}`", key.index),
             })?;
+            if index.kind == IndexKind::Local && index.pk == self.def.pk {
+                // A local index shares the table's partition key: the entity must not move it.
+                if item.get(&index.pk) != Some(&AttributeValue::S(key.pk.clone())) {
+                    return Err(Error::Validation {
+                        message: format!(
+                            "the local index `{}` shares the table's partition key: its `pk` template must render the same value",
+                            key.index
+                        ),
+                    });
+                }
+            }
             item.insert(index.pk.clone(), AttributeValue::S(key.pk));
             if let (Some(attr), Some(sk)) = (&index.sk, key.sk) {
                 item.insert(attr.clone(), AttributeValue::S(sk));
