@@ -1251,3 +1251,25 @@ async fn expired_items_leave_with_ttl_records() {
         ["gone expired=false", "old expired=true"]
     );
 }
+
+#[test]
+fn repository_futures_can_be_spawned() {
+    fn spawnable<T: Send + 'static>(_: T) {}
+    let table = Table::memory(app_table(), &MemoryDb::new());
+    let keys = vec![Todo::key("ada", "1")];
+    spawnable({
+        let table = table.clone();
+        async move { table.batch_get::<Todo>(&keys).await }
+    });
+    spawnable({
+        let table = table.clone();
+        async move { table.batch_put(&[todo("ada", "1", "open", "x")]).await }
+    });
+    spawnable(async move {
+        table
+            .query::<Todo>(Todo::partition("ada"))
+            .page()
+            .await
+            .map(|p| p.items.len())
+    });
+}

@@ -42,35 +42,14 @@ impl Table {
         }
         let mut found: HashMap<(String, Option<String>), Item> = HashMap::new();
         for chunk in unique.chunks(BATCH_GET_MAX) {
-            let mut pending = chunk
+            let pending = chunk
                 .iter()
                 .map(|k| self.key_item(k))
                 .collect::<Result<Vec<_>>>()?;
-            let mut round = 0;
-            while !pending.is_empty() {
-                match self.batch_get_once(pending.clone()).await {
-                    Ok((items, unprocessed)) => {
-                        for item in items {
-                            found.insert(self.key_of(&item), item);
-                        }
-                        pending = unprocessed;
-                    }
-                    Err(Error::Throttled { .. }) if round < MAX_ROUNDS => {}
-                    Err(other) => return Err(other),
-                }
-                if pending.is_empty() {
-                    break;
-                }
-                round += 1;
-                if round > MAX_ROUNDS {
-                    return Err(Error::Throttled {
-                        message: format!(
-                            "{} keys were still unprocessed after {MAX_ROUNDS} retries",
-                            pending.len()
-                        ),
-                    });
-                }
-                backoff(round).await;
+            let items =
+                until_processed(pending, "keys", |pending| self.batch_get_once(pending)).await?;
+            for item in items {
+                found.insert(self.key_of(&item), item);
             }
         }
         keys.iter()
@@ -100,28 +79,10 @@ impl Table {
 
     async fn batch_write(&self, writes: Vec<Write>) -> Result<()> {
         for chunk in writes.chunks(BATCH_WRITE_MAX) {
-            let mut pending = chunk.to_vec();
-            let mut round = 0;
-            while !pending.is_empty() {
-                match self.batch_write_once(pending.clone()).await {
-                    Ok(unprocessed) => pending = unprocessed,
-                    Err(Error::Throttled { .. }) if round < MAX_ROUNDS => {}
-                    Err(other) => return Err(other),
-                }
-                if pending.is_empty() {
-                    break;
-                }
-                round += 1;
-                if round > MAX_ROUNDS {
-                    return Err(Error::Throttled {
-                        message: format!(
-                            "{} writes were still unprocessed after {MAX_ROUNDS} retries",
-                            pending.len()
-                        ),
-                    });
-                }
-                backoff(round).await;
-            }
+            until_processed(chunk.to_vec(), "writes", |pending| async move {
+                Ok((Vec::new(), self.batch_write_once(pending).await?))
+            })
+            .await?;
         }
         Ok(())
     }
@@ -158,4 +119,46 @@ impl Table {
             Backend::Aws(client) => super::aws::batch_write(client, &self.def.name, writes).await,
         }
     }
+}
+
+/// Sends `pending` with `send`, which answers with the items it read and the requests left
+/// unprocessed, again and again with backoff until nothing is left; throttling counts as a
+/// round with nothing processed. Returns every item read. After [`MAX_ROUNDS`] retries it gives
+/// up with a retryable [`Error::Throttled`].
+async fn until_processed<T, F, Fut>(
+    mut pending: Vec<T>,
+    what: &str,
+    mut send: F,
+) -> Result<Vec<Item>>
+where
+    T: Clone,
+    F: FnMut(Vec<T>) -> Fut,
+    Fut: Future<Output = Result<(Vec<Item>, Vec<T>)>>,
+{
+    let mut read = Vec::new();
+    let mut round = 0;
+    while !pending.is_empty() {
+        match send(pending.clone()).await {
+            Ok((items, unprocessed)) => {
+                read.extend(items);
+                pending = unprocessed;
+            }
+            Err(Error::Throttled { .. }) if round < MAX_ROUNDS => {}
+            Err(other) => return Err(other),
+        }
+        if pending.is_empty() {
+            break;
+        }
+        round += 1;
+        if round > MAX_ROUNDS {
+            return Err(Error::Throttled {
+                message: format!(
+                    "{} {what} were still unprocessed after {MAX_ROUNDS} retries",
+                    pending.len()
+                ),
+            });
+        }
+        backoff(round).await;
+    }
+    Ok(read)
 }
