@@ -54,7 +54,14 @@
 //! - [`extract`]: typed arguments ([`Path`], [`Query`], [`Json`], [`State`], [`Context`], headers, bodies).
 //! - [`IntoResponse`] and [`Error`]: results and RFC 9457 problem details.
 //! - [`testing`]: sending API Gateway events to an app in process.
-//! - The guide in `docs/` (getting started, HTTP, architecture).
+//! - The guide in `docs/` (getting started, HTTP, events, auth, objects, tables, architecture).
+//!
+//! ## Features
+//! - `auth`: `svless::auth` (Cognito verification, the auth layer, Lambda authorizers).
+//! - `store`: `svless::store` (the object store on memory and a local directory; the DynamoDB
+//!   repository on memory) and `#[derive(svless::Entity)]`.
+//! - `s3`, `dynamodb`: the store's AWS backends (`aws-sdk-s3`, `aws-sdk-dynamodb`).
+//! - `sfn`, `websocket-client`: task callbacks and posts to WebSocket connections.
 
 pub use svless_core::*;
 
