@@ -216,42 +216,66 @@ pub(crate) async fn get(
     Ok(out.item.map(from_sdk))
 }
 
+/// A conditional write's answer: a failed condition becomes [`Error::ConditionFailed`] with the
+/// item DynamoDB returned (`ReturnValuesOnConditionCheckFailure: ALL_OLD`).
+macro_rules! conditional {
+    ($result:expr, $error:ident, $operation:literal) => {
+        match $result {
+            Ok(out) => Ok(out),
+            Err(SdkError::ServiceError(service))
+                if service.err().is_conditional_check_failed_exception() =>
+            {
+                let current = match service.into_err() {
+                    $error::ConditionalCheckFailedException(e) => e.item.map(from_sdk),
+                    _ => None,
+                };
+                Err(Error::ConditionFailed { current })
+            }
+            Err(e) => Err(map_err($operation, e)),
+        }
+    };
+}
+
+/// Names and values as a request takes them: `None` for none.
+type Parts = (Option<HashMap<String, String>>, Option<HashMap<String, Av>>);
+
+fn parts(p: Placeholders) -> Parts {
+    let values = (!p.values.is_empty()).then(|| {
+        p.values
+            .into_iter()
+            .map(|(k, v)| (k, Av::from(v)))
+            .collect()
+    });
+    ((!p.names.is_empty()).then_some(p.names), values)
+}
+
+/// An optional condition, rendered: its expression with its names and values.
+fn render(condition: Option<&Condition>) -> (Option<String>, Parts) {
+    let mut p = Placeholders::default();
+    let expression = condition.map(|c| c.render(&mut p));
+    (expression, parts(p))
+}
+
 pub(crate) async fn put(
     client: &Client,
     def: &TableDef,
     item: Item,
     condition: Option<&Condition>,
 ) -> Result<()> {
-    let mut request = client
+    let (expression, (names, values)) = render(condition);
+    let result = client
         .put_item()
         .table_name(&def.name)
-        .set_item(Some(to_sdk(item)));
-    if let Some(condition) = condition {
-        let mut p = Placeholders::default();
-        let expression = condition.render(&mut p);
-        request = request
-            .condition_expression(expression)
-            .set_expression_attribute_names(Some(p.names))
-            .set_expression_attribute_values(values(p.values))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-    }
-    match request.send().await {
-        Ok(_) => Ok(()),
-        Err(SdkError::ServiceError(service))
-            if service.err().is_conditional_check_failed_exception() =>
-        {
-            let current = match service.into_err() {
-                PutItemError::ConditionalCheckFailedException(e) => e.item.map(from_sdk),
-                _ => None,
-            };
-            Err(Error::ConditionFailed { current })
-        }
-        Err(e) => Err(map_err("PutItem", e)),
-    }
-}
-
-fn values(values: HashMap<String, serde_dynamo::AttributeValue>) -> Option<HashMap<String, Av>> {
-    (!values.is_empty()).then(|| values.into_iter().map(|(k, v)| (k, Av::from(v))).collect())
+        .set_item(Some(to_sdk(item)))
+        .set_condition_expression(expression)
+        .set_expression_attribute_names(names)
+        .set_expression_attribute_values(values)
+        .set_return_values_on_condition_check_failure(
+            condition.map(|_| ReturnValuesOnConditionCheckFailure::AllOld),
+        )
+        .send()
+        .await;
+    conditional!(result, PutItemError, "PutItem").map(|_| ())
 }
 
 pub(crate) async fn delete(
@@ -260,32 +284,20 @@ pub(crate) async fn delete(
     key: Item,
     condition: Option<&Condition>,
 ) -> Result<()> {
-    let mut request = client
+    let (expression, (names, values)) = render(condition);
+    let result = client
         .delete_item()
         .table_name(table)
-        .set_key(Some(to_sdk(key)));
-    if let Some(condition) = condition {
-        let mut p = Placeholders::default();
-        let expression = condition.render(&mut p);
-        request = request
-            .condition_expression(expression)
-            .set_expression_attribute_names(Some(p.names))
-            .set_expression_attribute_values(values(p.values))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-    }
-    match request.send().await {
-        Ok(_) => Ok(()),
-        Err(SdkError::ServiceError(service))
-            if service.err().is_conditional_check_failed_exception() =>
-        {
-            let current = match service.into_err() {
-                DeleteItemError::ConditionalCheckFailedException(e) => e.item.map(from_sdk),
-                _ => None,
-            };
-            Err(Error::ConditionFailed { current })
-        }
-        Err(e) => Err(map_err("DeleteItem", e)),
-    }
+        .set_key(Some(to_sdk(key)))
+        .set_condition_expression(expression)
+        .set_expression_attribute_names(names)
+        .set_expression_attribute_values(values)
+        .set_return_values_on_condition_check_failure(
+            condition.map(|_| ReturnValuesOnConditionCheckFailure::AllOld),
+        )
+        .send()
+        .await;
+    conditional!(result, DeleteItemError, "DeleteItem").map(|_| ())
 }
 
 pub(crate) async fn update(
@@ -298,31 +310,21 @@ pub(crate) async fn update(
     let mut p = Placeholders::default();
     let update_expression = update.render(&mut p);
     let condition_expression = condition.render(&mut p);
+    let (names, values) = parts(p);
     let result = client
         .update_item()
         .table_name(table)
         .set_key(Some(to_sdk(key)))
         .update_expression(update_expression)
         .condition_expression(condition_expression)
-        .set_expression_attribute_names(Some(p.names))
-        .set_expression_attribute_values(values(p.values))
+        .set_expression_attribute_names(names)
+        .set_expression_attribute_values(values)
         .return_values(ReturnValue::AllNew)
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .send()
         .await;
-    match result {
-        Ok(out) => Ok(from_sdk(out.attributes.unwrap_or_default())),
-        Err(SdkError::ServiceError(service))
-            if service.err().is_conditional_check_failed_exception() =>
-        {
-            let current = match service.into_err() {
-                UpdateItemError::ConditionalCheckFailedException(e) => e.item.map(from_sdk),
-                _ => None,
-            };
-            Err(Error::ConditionFailed { current })
-        }
-        Err(e) => Err(map_err("UpdateItem", e)),
-    }
+    conditional!(result, UpdateItemError, "UpdateItem")
+        .map(|out| from_sdk(out.attributes.unwrap_or_default()))
 }
 
 pub(crate) async fn query(client: &Client, table: &str, spec: &QuerySpec) -> Result<RawPage> {
@@ -493,10 +495,6 @@ pub(crate) async fn batch_write(
         .collect())
 }
 
-fn names(p: &mut Placeholders) -> Option<HashMap<String, String>> {
-    (!p.names.is_empty()).then(|| std::mem::take(&mut p.names))
-}
-
 pub(crate) async fn transact(client: &Client, table: &str, ops: Vec<Op>) -> Result<()> {
     let invalid = |e: aws_sdk_dynamodb::error::BuildError| Error::Validation {
         message: e.to_string(),
@@ -508,12 +506,13 @@ pub(crate) async fn transact(client: &Client, table: &str, ops: Vec<Op>) -> Resu
         let item = match op {
             Op::Put(item, condition) => {
                 let expression = condition.map(|c| c.render(&mut p));
+                let (names, values) = parts(p);
                 let put = Put::builder()
                     .table_name(table)
                     .set_item(Some(to_sdk(item)))
                     .set_condition_expression(expression)
-                    .set_expression_attribute_names(names(&mut p))
-                    .set_expression_attribute_values(values(std::mem::take(&mut p.values)))
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
                     .return_values_on_condition_check_failure(on_failure.clone())
                     .build()
                     .map_err(invalid)?;
@@ -522,13 +521,14 @@ pub(crate) async fn transact(client: &Client, table: &str, ops: Vec<Op>) -> Resu
             Op::Update(key, update, condition) => {
                 let update_expression = update.render(&mut p);
                 let expression = condition.map(|c| c.render(&mut p));
+                let (names, values) = parts(p);
                 let update = TxUpdate::builder()
                     .table_name(table)
                     .set_key(Some(to_sdk(key)))
                     .update_expression(update_expression)
                     .set_condition_expression(expression)
-                    .set_expression_attribute_names(names(&mut p))
-                    .set_expression_attribute_values(values(std::mem::take(&mut p.values)))
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
                     .return_values_on_condition_check_failure(on_failure.clone())
                     .build()
                     .map_err(invalid)?;
@@ -536,12 +536,13 @@ pub(crate) async fn transact(client: &Client, table: &str, ops: Vec<Op>) -> Resu
             }
             Op::Delete(key, condition) => {
                 let expression = condition.map(|c| c.render(&mut p));
+                let (names, values) = parts(p);
                 let delete = TxDelete::builder()
                     .table_name(table)
                     .set_key(Some(to_sdk(key)))
                     .set_condition_expression(expression)
-                    .set_expression_attribute_names(names(&mut p))
-                    .set_expression_attribute_values(values(std::mem::take(&mut p.values)))
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
                     .return_values_on_condition_check_failure(on_failure.clone())
                     .build()
                     .map_err(invalid)?;
@@ -549,12 +550,13 @@ pub(crate) async fn transact(client: &Client, table: &str, ops: Vec<Op>) -> Resu
             }
             Op::Check(key, condition) => {
                 let expression = condition.render(&mut p);
+                let (names, values) = parts(p);
                 let check = ConditionCheck::builder()
                     .table_name(table)
                     .set_key(Some(to_sdk(key)))
                     .condition_expression(expression)
-                    .set_expression_attribute_names(names(&mut p))
-                    .set_expression_attribute_values(values(std::mem::take(&mut p.values)))
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
                     .return_values_on_condition_check_failure(on_failure.clone())
                     .build()
                     .map_err(invalid)?;

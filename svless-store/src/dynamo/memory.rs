@@ -207,8 +207,7 @@ impl MemoryDb {
     }
 
     pub(crate) fn backup(&self, table: &str, backup: &str) -> Result<String> {
-        let copy = self.with_table(table, |t| Ok(t.items.clone()))?;
-        let def = self.with_table(table, |t| Ok(t.def.clone()))?;
+        let (def, copy) = self.with_table(table, |t| Ok((t.def.clone(), t.items.clone())))?;
         self.backups
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -176,9 +176,9 @@ pub struct Page<T> {
 /// # use svless_store::dynamo::*;
 /// # async fn demo(table: &Table) -> Result<()> {
 /// # #[derive(serde::Serialize, serde::Deserialize)] struct User { id: String }
-/// # impl Entity for User { const TYPE: &'static str = "User"; fn primary_key(&self) -> ItemKey { unimplemented!() } fn index_keys(&self) -> Vec<IndexKey> { vec![] } }
+/// # impl Entity for User { const TYPE: &'static str = "User"; fn primary_key(&self) -> ItemKey { ItemKey::new(format!("USER#{}", self.id), Some("PROFILE".into())) } fn index_keys(&self) -> Vec<IndexKey> { vec![] } }
 /// # #[derive(serde::Serialize, serde::Deserialize)] struct Todo { id: String }
-/// # impl Entity for Todo { const TYPE: &'static str = "Todo"; fn primary_key(&self) -> ItemKey { unimplemented!() } fn index_keys(&self) -> Vec<IndexKey> { vec![] } }
+/// # impl Entity for Todo { const TYPE: &'static str = "Todo"; fn primary_key(&self) -> ItemKey { ItemKey::new("USER#u1".into(), Some(format!("TODO#{}", self.id))) } fn index_keys(&self) -> Vec<IndexKey> { vec![] } }
 /// let everything = table.collection("USER#u1").await?;
 /// let user: Option<User> = everything.one()?;
 /// let todos: Vec<Todo> = everything.all()?;
@@ -411,32 +411,12 @@ impl Table {
 
     fn key_item(&self, key: &ItemKey) -> Result<Item> {
         let mut item = Item::from(HashMap::<String, AttributeValue>::new());
-        item.insert(self.def.pk.clone(), AttributeValue::S(key.pk.clone()));
-        match (&self.def.sk, &key.sk) {
-            (Some(attr), Some(sk)) => {
-                item.insert(attr.clone(), AttributeValue::S(sk.clone()));
-            }
-            (None, None) => {}
-            (Some(attr), None) => {
-                return Err(Error::Validation {
-                    message: format!("the table has composite keys: the key needs its `{attr}`"),
-                });
-            }
-            (None, Some(_)) => {
-                return Err(Error::Validation {
-                    message: "the table has simple keys: the key has a sort key too many".into(),
-                });
-            }
-        }
+        self.insert_key(&mut item, key.clone())?;
         Ok(item)
     }
 
-    /// The item an entity is stored as: its attributes, keys and type.
-    pub fn encode<E: Entity>(&self, entity: &E) -> Result<Item> {
-        let mut item: Item = serde_dynamo::to_item(entity).map_err(|e| Error::Validation {
-            message: format!("the entity does not serialize to an item: {e}"),
-        })?;
-        let key = entity.primary_key();
+    /// Writes a primary key's attributes into `item`, checking its shape against the table's.
+    fn insert_key(&self, item: &mut Item, key: ItemKey) -> Result<()> {
         match (&self.def.sk, key.sk) {
             (Some(attr), Some(sk)) => {
                 item.insert(attr.clone(), AttributeValue::S(sk));
@@ -454,6 +434,15 @@ impl Table {
             }
         }
         item.insert(self.def.pk.clone(), AttributeValue::S(key.pk));
+        Ok(())
+    }
+
+    /// The item an entity is stored as: its attributes, keys and type.
+    pub fn encode<E: Entity>(&self, entity: &E) -> Result<Item> {
+        let mut item: Item = serde_dynamo::to_item(entity).map_err(|e| Error::Validation {
+            message: format!("the entity does not serialize to an item: {e}"),
+        })?;
+        self.insert_key(&mut item, entity.primary_key())?;
         for key in entity.index_keys() {
             let index = self.def.index(key.index).ok_or_else(|| Error::Validation {
                 message: format!("the table defines no index `{}`", key.index),

@@ -16,6 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::{Mutex, mpsc};
 
 use super::notify::{Change, Changes};
+use super::types::{VersionCursor, hex_text, invalid_cursor};
 use super::{
     ByteStream, ContentRange, CopyOptions, DeleteOutput, Error, GetOptions, GetOutput, Key,
     LifecycleRule, ListPage, ListRequest, ObjectMeta, ObjectSummary, PolicyDocument, PutBody,
@@ -56,6 +57,48 @@ impl Version {
     fn modified(&self) -> SystemTime {
         UNIX_EPOCH + Duration::from_millis(self.modified)
     }
+}
+
+/// The id of a new version: unique while versioning is enabled, `null` otherwise.
+fn new_version_id(versioning: Versioning, tick: u64) -> String {
+    match versioning {
+        Versioning::Enabled => format!("{tick:032x}"),
+        _ => NULL_VERSION.to_owned(),
+    }
+}
+
+/// Makes a delete marker the current version (written at `modified`, in milliseconds). While
+/// versioning is suspended the marker takes the `null` version's place; that version is
+/// returned so its body can be removed.
+fn push_marker(
+    versions: &mut Vec<Version>,
+    versioning: Versioning,
+    tick: u64,
+    modified: u64,
+) -> (Version, Option<Version>) {
+    let replaced = if versioning == Versioning::Suspended {
+        versions
+            .iter()
+            .position(|v| v.id == NULL_VERSION)
+            .map(|i| versions.remove(i))
+    } else {
+        None
+    };
+    let marker = Version {
+        id: new_version_id(versioning, tick),
+        delete_marker: true,
+        size: 0,
+        etag: String::new(),
+        modified,
+        content_type: None,
+        cache_control: None,
+        metadata: BTreeMap::new(),
+        storage_class: StorageClass::Standard,
+        file: None,
+        data: None,
+    };
+    versions.insert(0, marker.clone());
+    (marker, replaced)
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -462,10 +505,7 @@ impl Engine {
         }
         let tick = tick(&mut state);
         let versioning = state.config.versioning;
-        version.id = match versioning {
-            Versioning::Enabled => format!("{tick:032x}"),
-            _ => NULL_VERSION.to_owned(),
-        };
+        version.id = new_version_id(versioning, tick);
         if let Some(temp) = &temp {
             let dir = self
                 .key_dir(key.as_str())
@@ -684,28 +724,8 @@ impl Engine {
                 (DeleteOutput::default(), Removed::Delete, version)
             }
             (None, _) => {
-                if versioning == Versioning::Suspended
-                    && let Some(i) = versions.iter().position(|v| v.id == NULL_VERSION)
-                {
-                    removed.push(versions.remove(i));
-                }
-                let marker = Version {
-                    id: match versioning {
-                        Versioning::Enabled => format!("{tick:032x}"),
-                        _ => NULL_VERSION.to_owned(),
-                    },
-                    delete_marker: true,
-                    size: 0,
-                    etag: String::new(),
-                    modified: now_millis(),
-                    content_type: None,
-                    cache_control: None,
-                    metadata: BTreeMap::new(),
-                    storage_class: StorageClass::Standard,
-                    file: None,
-                    data: None,
-                };
-                versions.insert(0, marker.clone());
+                let (marker, replaced) = push_marker(versions, versioning, tick, now_millis());
+                removed.extend(replaced);
                 let output = DeleteOutput {
                     version_id: Some(marker.id.clone()),
                     delete_marker: true,
@@ -1028,31 +1048,12 @@ impl Engine {
                     }
                     if rule.expiration_days.is_some_and(|d| u64::from(d) <= age) {
                         if versioned {
-                            let marker = Version {
-                                id: match versioning {
-                                    Versioning::Enabled => format!("{tick:032x}"),
-                                    _ => NULL_VERSION.to_owned(),
-                                },
-                                delete_marker: true,
-                                size: 0,
-                                etag: String::new(),
-                                modified: now
-                                    .duration_since(UNIX_EPOCH)
-                                    .map(|d| d.as_millis() as u64)
-                                    .unwrap_or(0),
-                                content_type: None,
-                                cache_control: None,
-                                metadata: BTreeMap::new(),
-                                storage_class: StorageClass::Standard,
-                                file: None,
-                                data: None,
-                            };
-                            if versioning == Versioning::Suspended
-                                && let Some(i) = versions.iter().position(|v| v.id == NULL_VERSION)
-                            {
-                                removed.push(versions.remove(i));
-                            }
-                            versions.insert(0, marker.clone());
+                            let at = now
+                                .duration_since(UNIX_EPOCH)
+                                .map(|d| d.as_millis() as u64)
+                                .unwrap_or(0);
+                            let (marker, replaced) = push_marker(versions, versioning, tick, at);
+                            removed.extend(replaced);
                             events.push((
                                 ObjectEvent::LifecycleExpiration(Removed::DeleteMarkerCreated),
                                 marker,
@@ -1188,12 +1189,6 @@ enum Cursor {
     Prefix(String),
 }
 
-fn invalid_cursor() -> Error {
-    Error::Validation {
-        message: "the listing cursor is not one this store gave out".into(),
-    }
-}
-
 impl Cursor {
     fn encode(&self) -> String {
         match self {
@@ -1203,46 +1198,11 @@ impl Cursor {
     }
 
     fn decode(cursor: &str) -> Result<Self> {
-        let text = |hex: &str| {
-            hex::decode(hex)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(invalid_cursor)
-        };
         match cursor.split_at_checked(1) {
-            Some(("k", rest)) => Ok(Cursor::Key(text(rest)?)),
-            Some(("p", rest)) => Ok(Cursor::Prefix(text(rest)?)),
+            Some(("k", rest)) => Ok(Cursor::Key(hex_text(rest)?)),
+            Some(("p", rest)) => Ok(Cursor::Prefix(hex_text(rest)?)),
             _ => Err(invalid_cursor()),
         }
-    }
-}
-
-struct VersionCursor {
-    key: String,
-    version_id: String,
-}
-
-impl VersionCursor {
-    fn encode(&self) -> String {
-        format!(
-            "{}.{}",
-            hex::encode(&self.key),
-            hex::encode(&self.version_id)
-        )
-    }
-
-    fn decode(cursor: &str) -> Result<Self> {
-        let (key, version) = cursor.split_once('.').ok_or_else(invalid_cursor)?;
-        let text = |hex: &str| {
-            hex::decode(hex)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(invalid_cursor)
-        };
-        Ok(VersionCursor {
-            key: text(key)?,
-            version_id: text(version)?,
-        })
     }
 }
 

@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 
 use super::body::Parts;
 use super::lifecycle::NoncurrentTransition;
-use super::types::check_part_size;
+use super::types::{VersionCursor, check_part_size};
 use super::{
     BoxFuture, ByteStream, ContentRange, CopyOptions, DEFAULT_PART_SIZE, DeleteOutput, Error,
     GetOptions, GetOutput, Key, LifecycleRule, ListPage, ListRequest, NoncurrentExpiration,
@@ -345,6 +345,12 @@ impl S3Store {
                 .collect(),
         }
     }
+}
+
+fn presigning(expires_in: Duration) -> Result<PresigningConfig> {
+    PresigningConfig::expires_in(expires_in).map_err(|e| Error::Validation {
+        message: e.to_string(),
+    })
 }
 
 fn metadata(map: &std::collections::BTreeMap<String, String>) -> Option<HashMap<String, String>> {
@@ -715,20 +721,11 @@ impl ObjectStore for S3Store {
         cursor: Option<&'a str>,
     ) -> BoxFuture<'a, Result<VersionsPage>> {
         Box::pin(async move {
-            let (key_marker, version_marker) = match cursor {
+            let (key_marker, version_marker) = match cursor.map(VersionCursor::decode) {
                 None => (None, None),
                 Some(cursor) => {
-                    let invalid = || Error::Validation {
-                        message: "the listing cursor is not one this store gave out".into(),
-                    };
-                    let (key, version) = cursor.split_once('.').ok_or_else(invalid)?;
-                    let text = |h: &str| {
-                        hex::decode(h)
-                            .ok()
-                            .and_then(|b| String::from_utf8(b).ok())
-                            .ok_or_else(invalid)
-                    };
-                    (Some(text(key)?), Some(text(version)?))
+                    let cursor = cursor?;
+                    (Some(cursor.key), Some(cursor.version_id))
                 }
             };
             let out = self
@@ -773,9 +770,13 @@ impl ObjectStore for S3Store {
             });
             let next = if out.is_truncated() == Some(true) {
                 match (out.next_key_marker(), out.next_version_id_marker()) {
-                    (Some(key), Some(version)) => {
-                        Some(format!("{}.{}", hex::encode(key), hex::encode(version)))
-                    }
+                    (Some(key), Some(version)) => Some(
+                        VersionCursor {
+                            key: key.to_owned(),
+                            version_id: version.to_owned(),
+                        }
+                        .encode(),
+                    ),
                     _ => None,
                 }
             } else {
@@ -929,10 +930,7 @@ impl ObjectStore for S3Store {
         expires_in: Duration,
     ) -> BoxFuture<'a, Result<Presigned>> {
         Box::pin(async move {
-            let config =
-                PresigningConfig::expires_in(expires_in).map_err(|e| Error::Validation {
-                    message: e.to_string(),
-                })?;
+            let config = presigning(expires_in)?;
             let request = self
                 .client
                 .get_object()
@@ -952,10 +950,7 @@ impl ObjectStore for S3Store {
         expires_in: Duration,
     ) -> BoxFuture<'a, Result<Presigned>> {
         Box::pin(async move {
-            let config =
-                PresigningConfig::expires_in(expires_in).map_err(|e| Error::Validation {
-                    message: e.to_string(),
-                })?;
+            let config = presigning(expires_in)?;
             let request = self
                 .client
                 .put_object()

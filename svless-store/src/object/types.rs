@@ -562,3 +562,42 @@ pub(crate) fn check_part_size(part_size: usize) -> Result<usize, Error> {
     }
     Ok(part_size)
 }
+
+pub(crate) fn invalid_cursor() -> Error {
+    Error::Validation {
+        message: "the listing cursor is not one this store gave out".into(),
+    }
+}
+
+/// Text written as hex in a cursor.
+pub(crate) fn hex_text(hex: &str) -> Result<String, Error> {
+    hex::decode(hex)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(invalid_cursor)
+}
+
+/// Where a listing of versions ended: S3's key and version-id markers, one cursor format for
+/// every backend.
+pub(crate) struct VersionCursor {
+    pub(crate) key: String,
+    pub(crate) version_id: String,
+}
+
+impl VersionCursor {
+    pub(crate) fn encode(&self) -> String {
+        format!(
+            "{}.{}",
+            hex::encode(&self.key),
+            hex::encode(&self.version_id)
+        )
+    }
+
+    pub(crate) fn decode(cursor: &str) -> Result<Self, Error> {
+        let (key, version) = cursor.split_once('.').ok_or_else(invalid_cursor)?;
+        Ok(VersionCursor {
+            key: hex_text(key)?,
+            version_id: hex_text(version)?,
+        })
+    }
+}
