@@ -7,7 +7,7 @@ use http_body_util::{BodyExt, Empty};
 use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -65,10 +65,24 @@ pub struct JwksCache {
     url: http::Uri,
     client: Client,
     keys: RwLock<HashMap<String, Arc<DecodingKey>>>,
-    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    /// Held while a fetch is under way: one fetch at a time.
+    state: tokio::sync::Mutex<FetchState>,
+    /// Fetches finished (either way); a request that waited for the lock compares it with what
+    /// it saw before waiting, to take the outcome of the fetch it waited for.
+    finished: AtomicU64,
     penalty: Duration,
+    retry_after: Duration,
     timeout: Duration,
     fetches: AtomicUsize,
+}
+
+/// What the last fetches found.
+#[derive(Debug, Default)]
+struct FetchState {
+    /// When the last fetch failed and why, until one succeeds.
+    failure: Option<(Instant, String)>,
+    /// When a fetch for an unknown `kid` last succeeded: it starts the penalty window.
+    refetched: Option<Instant>,
 }
 
 impl std::fmt::Debug for JwksCache {
@@ -104,8 +118,10 @@ impl JwksCache {
             url,
             client,
             keys: RwLock::new(HashMap::new()),
-            last_fetch: tokio::sync::Mutex::new(None),
+            state: tokio::sync::Mutex::new(FetchState::default()),
+            finished: AtomicU64::new(0),
             penalty: Duration::from_secs(10),
+            retry_after: Duration::from_secs(1),
             timeout: Duration::from_secs(3),
             fetches: AtomicUsize::new(0),
         })
@@ -143,7 +159,9 @@ impl JwksCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = keys;
     }
 
-    /// How long an unknown `kid` waits before the keys are fetched again (default 10 s).
+    /// How long an unknown `kid` waits before the keys are fetched again (default 10 s). The
+    /// window starts only when a fetch *succeeded* without the `kid`: while the key set cannot
+    /// be fetched, every request is answered 503, never 401.
     ///
     /// ```
     /// let keys = svless_auth::JwksCache::new("https://example.com/jwks.json").expect("a client")
@@ -154,7 +172,21 @@ impl JwksCache {
         self
     }
 
-    /// How long one fetch may take (default 3 s).
+    /// How long a failed fetch is remembered (default 1 s): requests in that time are answered
+    /// 503 at once instead of each waiting for another fetch to time out. The first request after
+    /// it fetches again.
+    ///
+    /// ```
+    /// let keys = svless_auth::JwksCache::new("https://example.com/jwks.json").expect("a client")
+    ///     .retry_after(std::time::Duration::from_millis(250));
+    /// ```
+    pub fn retry_after(mut self, retry_after: Duration) -> Self {
+        self.retry_after = retry_after;
+        self
+    }
+
+    /// How long one fetch may take, from the request to the last byte of the key set (default
+    /// 3 s).
     ///
     /// ```
     /// let keys = svless_auth::JwksCache::new("https://example.com/jwks.json").expect("a client")
@@ -163,6 +195,16 @@ impl JwksCache {
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
+    }
+
+    /// The URL the keys are fetched from.
+    ///
+    /// ```
+    /// let keys = svless_auth::JwksCache::new("https://example.com/jwks.json").expect("a client");
+    /// assert_eq!(keys.url(), "https://example.com/jwks.json");
+    /// ```
+    pub fn url(&self) -> String {
+        self.url.to_string()
     }
 
     /// How many times the keys were fetched.
@@ -182,7 +224,8 @@ impl JwksCache {
             .cloned()
     }
 
-    /// Fetches the keys now (during cold start, so no request pays for it).
+    /// Fetches the keys now (during cold start, so no request pays for it). It does not start
+    /// the penalty window: a token signed with a key rotated in after it still triggers a fetch.
     ///
     /// ```no_run
     /// # async fn doc(keys: svless_auth::JwksCache) -> Result<(), svless_auth::AuthError> {
@@ -190,38 +233,86 @@ impl JwksCache {
     /// # Ok(()) }
     /// ```
     pub async fn hydrate(&self) -> Result<(), AuthError> {
-        let mut last = self.last_fetch.lock().await;
-        *last = Some(Instant::now());
-        self.fetch().await
+        let mut state = self.state.lock().await;
+        self.fetch_recorded(&mut state).await
     }
 
-    /// The key for `kid`: from the cache, else from one fetch (single-flight), unless the last
-    /// fetch was less than the penalty window ago.
+    /// The key for `kid`: from the cache, else from one fetch (single-flight: requests that
+    /// arrive while a fetch is under way wait for it and share its outcome). A `kid` that a
+    /// successful fetch did not contain is refused as unknown for the penalty window; a key set
+    /// that cannot be fetched is `KeysUnavailable` (503) for everyone until a fetch succeeds.
     pub(crate) async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, AuthError> {
         if let Some(key) = self.cached(kid) {
             return Ok(key);
         }
-        let mut last = self.last_fetch.lock().await;
+        let seen = self.finished.load(Ordering::Acquire);
+        let mut state = self.state.lock().await;
         if let Some(key) = self.cached(kid) {
             return Ok(key);
         }
-        if last.is_some_and(|at| at.elapsed() < self.penalty) {
-            return Err(AuthError::UnknownKey);
+        if self.finished.load(Ordering::Acquire) != seen {
+            // A fetch finished while this request waited: its outcome is this request's.
+            return Err(match &state.failure {
+                Some((_, why)) => AuthError::KeysUnavailable(why.clone()),
+                None => AuthError::UnknownKey,
+            });
         }
-        *last = Some(Instant::now());
-        self.fetch().await?;
+        match &state.failure {
+            Some((at, why)) if at.elapsed() < self.retry_after => {
+                return Err(AuthError::KeysUnavailable(why.clone()));
+            }
+            Some(_) => {}
+            None => {
+                if state
+                    .refetched
+                    .is_some_and(|at| at.elapsed() < self.penalty)
+                {
+                    return Err(AuthError::UnknownKey);
+                }
+            }
+        }
+        self.fetch_recorded(&mut state).await?;
+        state.refetched = Some(Instant::now());
         self.cached(kid).ok_or(AuthError::UnknownKey)
+    }
+
+    /// One fetch, its outcome recorded for the requests waiting on the lock.
+    async fn fetch_recorded(&self, state: &mut FetchState) -> Result<(), AuthError> {
+        let result = self.fetch().await;
+        state.failure = match &result {
+            Ok(()) => None,
+            Err(err) => Some((Instant::now(), err.to_string())),
+        };
+        self.finished.fetch_add(1, Ordering::Release);
+        result
     }
 
     async fn fetch(&self) -> Result<(), AuthError> {
         self.fetches.fetch_add(1, Ordering::Relaxed);
+        let body = tokio::time::timeout(self.timeout, self.download())
+            .await
+            .map_err(|_| {
+                AuthError::KeysUnavailable(format!(
+                    "the key set did not arrive within {:?}",
+                    self.timeout
+                ))
+            })??;
+        let jwks: Jwks = serde_json::from_slice(&body)
+            .map_err(|e| AuthError::KeysUnavailable(format!("the key set is not JWKS: {e}")))?;
+        self.install(&jwks);
+        Ok(())
+    }
+
+    /// The key set's bytes: the request, the headers and the whole body.
+    async fn download(&self) -> Result<Bytes, AuthError> {
         let unavailable = |why: String| AuthError::KeysUnavailable(why);
         let request = http::Request::get(self.url.clone())
             .body(Empty::<Bytes>::new())
             .map_err(|e| unavailable(e.to_string()))?;
-        let response = tokio::time::timeout(self.timeout, self.client.request(request))
+        let response = self
+            .client
+            .request(request)
             .await
-            .map_err(|_| unavailable(format!("no answer within {:?}", self.timeout)))?
             .map_err(|e| unavailable(e.to_string()))?;
         if !response.status().is_success() {
             return Err(unavailable(format!(
@@ -229,17 +320,12 @@ impl JwksCache {
                 response.status()
             )));
         }
-        let body = tokio::time::timeout(
-            self.timeout,
-            http_body_util::Limited::new(response.into_body(), MAX_JWKS_BYTES).collect(),
+        Ok(
+            http_body_util::Limited::new(response.into_body(), MAX_JWKS_BYTES)
+                .collect()
+                .await
+                .map_err(|e| unavailable(e.to_string()))?
+                .to_bytes(),
         )
-        .await
-        .map_err(|_| unavailable("the key set did not arrive in time".into()))?
-        .map_err(|e| unavailable(e.to_string()))?
-        .to_bytes();
-        let jwks: Jwks = serde_json::from_slice(&body)
-            .map_err(|e| unavailable(format!("the key set is not JWKS: {e}")))?;
-        self.install(&jwks);
-        Ok(())
     }
 }

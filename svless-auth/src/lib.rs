@@ -19,4 +19,4 @@ pub use error::AuthError;
 pub use extract::{Auth, AuthRejection, AuthorizerContext, Require, Requirement};
 pub use jwks::{Jwk, Jwks, JwksCache};
 pub use layer::{CognitoAuth, CognitoAuthLayer, VerifiedClaims};
-pub use verifier::{Claims, CognitoVerifier, MAX_TOKEN_BYTES, TokenUse};
+pub use verifier::{Claims, CognitoVerifier, IssuerFormat, MAX_TOKEN_BYTES, TokenUse};

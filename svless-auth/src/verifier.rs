@@ -238,8 +238,87 @@ fn validation(issuer: &str, leeway: Duration) -> Validation {
     validation
 }
 
+/// Which issuer a user pool signs its tokens with: the pool's `IssuerConfiguration` (the
+/// `IssuerConfiguration.Type` of `DescribeUserPool`, or of `AWS::Cognito::UserPool` in a
+/// template) decides. The key set is at `<issuer>/.well-known/jwks.json` for both.
+///
+/// ```
+/// use svless_auth::IssuerFormat;
+/// assert_eq!(
+///     IssuerFormat::Original.issuer("eu-west-1", "eu-west-1_EXAMPLE"),
+///     "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_EXAMPLE"
+/// );
+/// assert_eq!(
+///     IssuerFormat::Updated.issuer("eu-west-1", "eu-west-1_EXAMPLE"),
+///     "https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_EXAMPLE"
+/// );
+/// assert_eq!("UPDATED".parse::<IssuerFormat>(), Ok(IssuerFormat::Updated));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IssuerFormat {
+    /// `ORIGINAL`: `https://cognito-idp.<region>.amazonaws.com/<pool id>`, the issuer of pools
+    /// that do not say otherwise.
+    #[default]
+    Original,
+    /// `UPDATED` (what the Cognito API reference recommends, and the one multi-Region
+    /// replication needs): `https://issuer-cognito-idp.<region>.amazonaws.com/<pool id>`, where
+    /// the region is the pool's primary region.
+    Updated,
+}
+
+impl IssuerFormat {
+    /// The issuer (`iss`) of the pool's tokens.
+    ///
+    /// ```
+    /// let iss = svless_auth::IssuerFormat::Updated.issuer("us-east-1", "us-east-1_X");
+    /// assert!(iss.starts_with("https://issuer-cognito-idp."));
+    /// ```
+    pub fn issuer(self, region: &str, user_pool_id: &str) -> String {
+        match self {
+            IssuerFormat::Original => {
+                format!("https://cognito-idp.{region}.amazonaws.com/{user_pool_id}")
+            }
+            IssuerFormat::Updated => {
+                format!("https://issuer-cognito-idp.{region}.amazonaws.com/{user_pool_id}")
+            }
+        }
+    }
+
+    /// The URL of the pool's key set.
+    ///
+    /// ```
+    /// let url = svless_auth::IssuerFormat::Original.jwks_url("us-east-1", "us-east-1_X");
+    /// assert_eq!(url, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_X/.well-known/jwks.json");
+    /// ```
+    pub fn jwks_url(self, region: &str, user_pool_id: &str) -> String {
+        format!(
+            "{}/.well-known/jwks.json",
+            self.issuer(region, user_pool_id)
+        )
+    }
+}
+
+impl std::str::FromStr for IssuerFormat {
+    type Err = AuthError;
+
+    /// `ORIGINAL` or `UPDATED`, as the Cognito API spells them (any case).
+    fn from_str(s: &str) -> Result<Self, AuthError> {
+        if s.eq_ignore_ascii_case("ORIGINAL") {
+            Ok(IssuerFormat::Original)
+        } else if s.eq_ignore_ascii_case("UPDATED") {
+            Ok(IssuerFormat::Updated)
+        } else {
+            Err(AuthError::Malformed(format!(
+                "`{s}` is not an issuer configuration: write ORIGINAL or UPDATED"
+            )))
+        }
+    }
+}
+
 impl CognitoVerifier {
-    /// A verifier for the pool `user_pool_id` in `region`, its keys at the pool's JWKS URL.
+    /// A verifier for the pool `user_pool_id` in `region` with the original issuer format
+    /// (see [`CognitoVerifier::for_pool`] for a pool with the updated one), its keys at the
+    /// pool's JWKS URL.
     ///
     /// ```
     /// let verifier = svless_auth::CognitoVerifier::new("us-east-1", "us-east-1_EXAMPLE", svless_auth::TokenUse::Id, ["client"]);
@@ -255,9 +334,57 @@ impl CognitoVerifier {
         I: IntoIterator<Item = C>,
         C: Into<String>,
     {
-        let issuer = format!("https://cognito-idp.{region}.amazonaws.com/{user_pool_id}");
-        let keys = JwksCache::new(&format!("{issuer}/.well-known/jwks.json"))?;
-        Ok(Self::with_keys(&issuer, keys, token_use, client_ids))
+        Self::for_pool(
+            region,
+            user_pool_id,
+            IssuerFormat::Original,
+            token_use,
+            client_ids,
+        )
+    }
+
+    /// A verifier for the pool `user_pool_id` in `region` whose issuer configuration is
+    /// `format`: the issuer it checks and the key set it fetches both follow the format.
+    ///
+    /// ```
+    /// use svless_auth::{CognitoVerifier, IssuerFormat, TokenUse};
+    /// let verifier = CognitoVerifier::for_pool(
+    ///     "us-east-1", "us-east-1_EXAMPLE", IssuerFormat::Updated, TokenUse::Id, ["client"])
+    ///     .expect("a verifier");
+    /// assert_eq!(verifier.issuer(), "https://issuer-cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE");
+    /// assert_eq!(
+    ///     verifier.keys().url(),
+    ///     "https://issuer-cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE/.well-known/jwks.json"
+    /// );
+    /// ```
+    pub fn for_pool<I, C>(
+        region: &str,
+        user_pool_id: &str,
+        format: IssuerFormat,
+        token_use: TokenUse,
+        client_ids: I,
+    ) -> Result<Self, AuthError>
+    where
+        I: IntoIterator<Item = C>,
+        C: Into<String>,
+    {
+        let keys = JwksCache::new(&format.jwks_url(region, user_pool_id))?;
+        Ok(Self::with_keys(
+            &format.issuer(region, user_pool_id),
+            keys,
+            token_use,
+            client_ids,
+        ))
+    }
+
+    /// The issuer this verifier accepts.
+    ///
+    /// ```
+    /// let verifier = svless_auth::CognitoVerifier::new("us-east-1", "us-east-1_X", svless_auth::TokenUse::Id, ["c"]).expect("a verifier");
+    /// assert_eq!(verifier.issuer(), "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_X");
+    /// ```
+    pub fn issuer(&self) -> &str {
+        &self.issuer
     }
 
     /// A verifier for `issuer` with its keys from `keys` — a JWKS URL configured apart from the

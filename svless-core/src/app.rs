@@ -619,9 +619,38 @@ impl<S: Send + Sync + 'static> App<S> {
             });
         }
         match event::classify(payload)? {
-            Kind::Http(format) => {
-                let (request, reply) = event::decode(payload, format, lambda)?;
+            kind @ (Kind::Http(_) | Kind::HttpApiV1) => {
+                let (request, reply) = match kind {
+                    Kind::Http(format) => event::decode(payload, format, lambda)?,
+                    _ => event::decode_http_api_v1(payload, lambda)?,
+                };
+                let trace_id = request
+                    .extensions()
+                    .get::<Context>()
+                    .map(|c| c.trace_id().to_owned());
+                let head = request.method() == Method::HEAD;
                 let response = self.handle(request).await;
+                let out = event::encode(response, reply);
+                if out.len() <= MAX_SYNC_RESPONSE_BYTES {
+                    return Ok(out);
+                }
+                // Lambda would refuse this payload after the handler ran, and API Gateway would
+                // answer 502 with nothing in the app's log: answer a problem that says why.
+                tracing::error!(
+                    bytes = out.len(),
+                    limit = MAX_SYNC_RESPONSE_BYTES,
+                    "the response is over Lambda's payload limit for synchronous invocations"
+                );
+                let mut response = Error::new(StatusCode::INTERNAL_SERVER_ERROR)
+                    .with_detail(format!(
+                        "the response is {} bytes as a Lambda payload, over Lambda's limit of {MAX_SYNC_RESPONSE_BYTES} bytes for a synchronous invocation: return less, or hand out a presigned URL",
+                        out.len()
+                    ))
+                    .into_response();
+                fill_instance(&mut response, trace_id.as_deref());
+                if head {
+                    *response.body_mut() = Body::empty();
+                }
                 Ok(event::encode(response, reply))
             }
             kind => self.dispatch_event(kind, payload, lambda).await,
@@ -714,7 +743,7 @@ impl<S: Send + Sync + 'static> App<S> {
                 )
                 .await
             }
-            Kind::Http(_) => Err(unhandled("this HTTP request")),
+            Kind::Http(_) | Kind::HttpApiV1 => Err(unhandled("this HTTP request")),
         }
     }
 
@@ -760,10 +789,11 @@ impl<S: Send + Sync + 'static> App<S> {
                     .into_response()
             }
         };
+        // The instance is filled first: filling it renders the problem's body again.
+        fill_instance(&mut response, trace_id.as_deref());
         if method == Method::HEAD {
             *response.body_mut() = Body::empty();
         }
-        fill_instance(&mut response, trace_id.as_deref());
         if let Some(cors) = &self.cors {
             cors.decorate(origin.as_ref(), &mut response);
         }
@@ -789,6 +819,10 @@ impl<S: Send + Sync + 'static> App<S> {
         }
     }
 }
+
+/// The largest response payload of a synchronous Lambda invocation (6 MB as Lambda counts it:
+/// the encoded payload, base64 bodies included).
+pub const MAX_SYNC_RESPONSE_BYTES: usize = 6_291_556;
 
 /// A partial batch response: the items Lambda should retry.
 fn batch_response<'a>(failed: impl Iterator<Item = &'a String>) -> Vec<u8> {

@@ -91,6 +91,22 @@ impl Problem {
     }
 }
 
+/// The reason phrase of a status as RFC 9110 names it (`422 Unprocessable Content`,
+/// `413 Content Too Large`), the title of an `about:blank` problem.
+///
+/// ```
+/// use svless_core::{error::reason_phrase, http::StatusCode};
+/// assert_eq!(reason_phrase(StatusCode::UNPROCESSABLE_ENTITY), "Unprocessable Content");
+/// assert_eq!(reason_phrase(StatusCode::NOT_FOUND), "Not Found");
+/// ```
+pub fn reason_phrase(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        413 => "Content Too Large",
+        422 => "Unprocessable Content",
+        _ => status.canonical_reason().unwrap_or("Error"),
+    }
+}
+
 macro_rules! constructors {
     ($($(#[$doc:meta])* $name:ident => $status:ident;)*) => {
         $(
@@ -113,7 +129,7 @@ impl Error {
         Self {
             status,
             kind: Cow::Borrowed("about:blank"),
-            title: Cow::Borrowed(status.canonical_reason().unwrap_or("Error")),
+            title: Cow::Borrowed(reason_phrase(status)),
             detail: None,
             extensions: serde_json::Map::new(),
             source: None,
@@ -212,11 +228,16 @@ impl Error {
         self
     }
 
-    /// Sets the title.
+    /// Sets the title of a problem with its own [`type`](Error::with_type). With the type
+    /// `about:blank` the title is the status phrase, whatever is set here (RFC 9457 §4.2.1): a
+    /// custom title needs a custom type.
     ///
     /// ```
-    /// let err = svless_core::Error::conflict("taken").with_title("Name taken");
+    /// let err = svless_core::Error::conflict("taken")
+    ///     .with_type("https://example.com/probs/name-taken")
+    ///     .with_title("Name taken");
     /// assert_eq!(err.title(), "Name taken");
+    /// assert_eq!(svless_core::Error::conflict("taken").with_title("Name taken").title(), "Conflict");
     /// ```
     pub fn with_title(mut self, title: impl Into<Cow<'static, str>>) -> Self {
         self.title = title.into();
@@ -276,7 +297,11 @@ impl Error {
     /// assert_eq!(svless_core::Error::forbidden("x").title(), "Forbidden");
     /// ```
     pub fn title(&self) -> &str {
-        &self.title
+        if self.kind == "about:blank" {
+            reason_phrase(self.status)
+        } else {
+            &self.title
+        }
     }
 
     /// The detail, if any.
@@ -297,7 +322,7 @@ impl Error {
     pub fn to_problem(&self) -> Problem {
         Problem {
             kind: self.kind.to_string(),
-            title: self.title.to_string(),
+            title: self.title().to_owned(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
             instance: None,
@@ -308,7 +333,7 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.title)?;
+        write!(f, "{} {}", self.status.as_u16(), self.title())?;
         if let Some(detail) = &self.detail {
             write!(f, ": {detail}")?;
         }

@@ -21,7 +21,7 @@ pub mod server;
 pub mod source;
 pub mod testing;
 
-pub use app::{App, AppService, BuildError};
+pub use app::{App, AppService, BuildError, MAX_SYNC_RESPONSE_BYTES};
 pub use body::{Body, Request, Response};
 pub use context::{Context, PayloadFormat};
 pub use cors::Cors;

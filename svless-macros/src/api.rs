@@ -83,9 +83,14 @@ fn combine(errors: &mut Option<syn::Error>, err: syn::Error) {
 
 /// The `T` of an argument typed `Path<T>` (also `svless::Path<T>`).
 fn path_inner(ty: &Type) -> Option<&Type> {
+    extractor_inner(ty, "Path")
+}
+
+/// The `T` of an argument typed `<extractor><T>`.
+fn extractor_inner<'t>(ty: &'t Type, extractor: &str) -> Option<&'t Type> {
     let Type::Path(path) = ty else { return None };
     let last = path.path.segments.last()?;
-    if last.ident != "Path" {
+    if last.ident != extractor {
         return None;
     }
     let PathArguments::AngleBracketed(args) = &last.arguments else {
@@ -101,6 +106,40 @@ const SCALARS: [&str; 20] = [
     "String", "str", "bool", "char", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16",
     "i32", "i64", "i128", "isize", "f32", "f64", "Uuid", "Cow",
 ];
+
+/// A query string is a list of `key=value` pairs: `Query<T>` takes a struct (or a map, or a
+/// list of pairs). A list or a scalar of anything else can never deserialize.
+fn check_query(inner: &Type) -> Result<(), syn::Error> {
+    let Type::Path(path) = inner else {
+        return Ok(());
+    };
+    let Some(last) = path.path.segments.last() else {
+        return Ok(());
+    };
+    let shape = quote!(#inner).to_string().replace(' ', "");
+    if SCALARS.iter().any(|n| last.ident == n) {
+        return Err(syn::Error::new_spanned(
+            inner,
+            format!(
+                "`Query<{shape}>` can never deserialize: a query string is a list of `key=value` pairs. Write a struct with a field per key (`#[derive(Deserialize)] struct Params {{ q: String }}`), or `Query<Vec<(String, String)>>` for every pair"
+            ),
+        ));
+    }
+    let lists = ["Vec", "VecDeque", "HashSet", "BTreeSet"];
+    if lists.iter().any(|n| last.ident == n)
+        && let PathArguments::AngleBracketed(args) = &last.arguments
+        && let Some(GenericArgument::Type(element)) = args.args.first()
+        && !matches!(element, Type::Tuple(t) if t.elems.len() == 2)
+    {
+        return Err(syn::Error::new_spanned(
+            inner,
+            format!(
+                "`Query<{shape}>` can never deserialize: a query string is a list of `key=value` pairs, not of values. For a repeated key (`?tag=a&tag=b`) write a struct with a `Vec` field (`struct Params {{ tag: Vec<String> }}`); for every pair write `Query<Vec<(String, String)>>`"
+            ),
+        ));
+    }
+    Ok(())
+}
 
 fn check_path(
     ty: &Type,
@@ -246,6 +285,11 @@ fn expand_fn(attr: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
                         Ok(check) => checks.push(check),
                         Err(err) => combine(&mut errors, err),
                     }
+                }
+                if let Some(inner) = extractor_inner(&typed.ty, "Query")
+                    && let Err(err) = check_query(inner)
+                {
+                    combine(&mut errors, err);
                 }
                 types.push(typed.ty.clone());
             }

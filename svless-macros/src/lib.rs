@@ -97,15 +97,17 @@ pub fn api(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Derives `svless::IntoProblem` and `svless::IntoResponse` for an error enum or struct.
 ///
 /// Each variant (or the struct) takes `#[problem(status = 404)]`, optionally with
-/// `title = "..."` and `type = "https://..."`; the `Display` text becomes the problem's `detail`
-/// (not for 5xx statuses, whose detail is never sent to clients).
+/// `type = "https://..."` and, with a type, `title = "..."` (RFC 9457: a problem of type
+/// `about:blank` is titled by its status phrase, so a custom title without a custom type is a
+/// compile error); the `Display` text becomes the problem's `detail` (not for 5xx statuses,
+/// whose detail is never sent to clients).
 ///
 /// ```
 /// use svless::IntoProblem;
 ///
 /// #[derive(Debug, svless::Problem)]
 /// enum TodoError {
-///     #[problem(status = 404, title = "Todo not found")]
+///     #[problem(status = 404, title = "Todo not found", type = "https://example.com/probs/todo-not-found")]
 ///     NotFound(u64),
 ///     #[problem(status = 409, type = "https://example.com/probs/locked")]
 ///     Locked,

@@ -31,7 +31,7 @@ fn parse_attr(
         ));
     };
     let mut status = None;
-    let mut title = None;
+    let mut title: Option<LitStr> = None;
     let mut kind = None;
     attr.parse_nested_meta(|meta| {
         if meta.path.is_ident("status") {
@@ -56,6 +56,12 @@ fn parse_attr(
             "add the status: `#[problem(status = 404)]`",
         ));
     };
+    if let (Some(title), None) = (&title, &kind) {
+        return Err(syn::Error::new(
+            title.span(),
+            "a custom title needs a custom type (RFC 9457: with `about:blank` the title is the status phrase): add `type = \"https://example.com/probs/...\"`, or drop the title",
+        ));
+    }
     Ok(ProblemAttr {
         status,
         title,

@@ -253,3 +253,201 @@ async fn a_flood_of_unknown_kids_fetches_the_keys_once() {
     v.verify::<Value>(&sign(&id_claims())).await.expect("valid");
     assert_eq!(v.keys().fetches(), 1);
 }
+
+/// How the loopback key server of the outage tests answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyServer {
+    /// Accepts the connection, reads the request, never answers.
+    Hangs,
+    /// Sends the headers after `delay`, then the body one byte every 100 ms, forever.
+    Trickles { delay: Duration },
+    /// Serves a key set without the test key (`other-key` only).
+    ServesOtherKeys,
+    /// Serves the test key set.
+    ServesKeys,
+}
+
+/// A key server on loopback whose behaviour the test switches; returns its URL and the switch.
+async fn key_server(mode: KeyServer) -> (String, std::sync::Arc<std::sync::Mutex<KeyServer>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let url = format!(
+        "http://{}/jwks.json",
+        listener.local_addr().expect("an address")
+    );
+    let mode = std::sync::Arc::new(std::sync::Mutex::new(mode));
+    let switch = mode.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mode = *mode.lock().expect("the mode");
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let keys = match mode {
+                    KeyServer::Hangs => {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                        return;
+                    }
+                    KeyServer::Trickles { delay } => {
+                        tokio::time::sleep(delay).await;
+                        let _ = socket
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n")
+                            .await;
+                        loop {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            if socket.write_all(b" ").await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    KeyServer::ServesOtherKeys => {
+                        String::from_utf8(svless_tests::fixture("jwks/jwks.json"))
+                            .expect("UTF-8")
+                            .replace(KID, "other-key")
+                    }
+                    KeyServer::ServesKeys => {
+                        String::from_utf8(svless_tests::fixture("jwks/jwks.json")).expect("UTF-8")
+                    }
+                };
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{keys}",
+                    keys.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    (url, switch)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_set_outage_is_503_for_everyone_until_a_fetch_succeeds() {
+    let (url, switch) = key_server(KeyServer::Hangs).await;
+    let keys = JwksCache::new(&url)
+        .expect("a key cache")
+        .timeout(Duration::from_millis(400))
+        .retry_after(Duration::from_millis(300));
+    let v = std::sync::Arc::new(CognitoVerifier::with_keys(
+        ISSUER,
+        keys,
+        TokenUse::Id,
+        [CLIENT],
+    ));
+    let token = sign(&id_claims());
+    // Eight requests on a cold cache: one fetch, and every one of them is told 503.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (v, token) = (v.clone(), token.clone());
+        tasks.push(tokio::spawn(async move { v.verify::<Value>(&token).await }));
+    }
+    for task in tasks {
+        let err = task.await.expect("the task ran").expect_err("refused");
+        assert!(matches!(err, AuthError::KeysUnavailable(_)), "{err:?}");
+        assert_eq!(err.status().as_u16(), 503);
+    }
+    assert_eq!(v.keys().fetches(), 1, "single flight");
+    // Inside the retry window: 503 at once, no fetch, never 401.
+    let err = refused(&v, &token).await;
+    assert!(matches!(err, AuthError::KeysUnavailable(_)), "{err:?}");
+    assert_eq!(v.keys().fetches(), 1);
+    // After it, the next request fetches again; once the keys are back, the token passes.
+    *switch.lock().expect("the mode") = KeyServer::ServesKeys;
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    v.verify::<Value>(&token)
+        .await
+        .expect("valid once the keys are back");
+    assert_eq!(v.keys().fetches(), 2);
+}
+
+#[tokio::test]
+async fn the_fetch_timeout_bounds_headers_and_body_together() {
+    // Headers arrive just inside the timeout, then the body trickles: the whole fetch is cut at
+    // the timeout, not after a second timeout for the body.
+    let timeout = Duration::from_millis(1000);
+    let (url, _switch) = key_server(KeyServer::Trickles {
+        delay: Duration::from_millis(800),
+    })
+    .await;
+    let keys = JwksCache::new(&url).expect("a key cache").timeout(timeout);
+    let v = CognitoVerifier::with_keys(ISSUER, keys, TokenUse::Id, [CLIENT]);
+    let started = std::time::Instant::now();
+    let err = refused(&v, &sign(&id_claims())).await;
+    let took = started.elapsed();
+    assert!(matches!(err, AuthError::KeysUnavailable(_)), "{err:?}");
+    assert!(
+        took < timeout + Duration::from_millis(500),
+        "the fetch took {took:?} with a timeout of {timeout:?}"
+    );
+}
+
+#[tokio::test]
+async fn hydrate_does_not_hold_back_a_newly_rotated_key() {
+    let (url, switch) = key_server(KeyServer::ServesOtherKeys).await;
+    let keys = JwksCache::new(&url)
+        .expect("a key cache")
+        .penalty(Duration::from_secs(60));
+    keys.hydrate().await.expect("the keys at cold start");
+    let v = CognitoVerifier::with_keys(ISSUER, keys, TokenUse::Id, [CLIENT]);
+    // The pool rotates in the test key after the cold start.
+    *switch.lock().expect("the mode") = KeyServer::ServesKeys;
+    v.verify::<Value>(&sign(&id_claims()))
+        .await
+        .expect("the rotated key is fetched at once");
+    assert_eq!(v.keys().fetches(), 2);
+}
+
+#[tokio::test]
+async fn a_successful_fetch_without_the_kid_starts_the_penalty_window() {
+    let (url, switch) = key_server(KeyServer::ServesOtherKeys).await;
+    let keys = JwksCache::new(&url)
+        .expect("a key cache")
+        .penalty(Duration::from_secs(60));
+    let v = CognitoVerifier::with_keys(ISSUER, keys, TokenUse::Id, [CLIENT]);
+    let token = sign(&id_claims());
+    assert_eq!(refused(&v, &token).await, AuthError::UnknownKey);
+    *switch.lock().expect("the mode") = KeyServer::ServesKeys;
+    assert_eq!(
+        refused(&v, &token).await,
+        AuthError::UnknownKey,
+        "inside the window, no second fetch"
+    );
+    assert_eq!(v.keys().fetches(), 1);
+}
+
+#[tokio::test]
+async fn a_pool_with_the_updated_issuer_format_is_verified_by_its_format() {
+    use svless_auth::IssuerFormat;
+    // The issuer an `UPDATED` pool signs with (Cognito API reference, IssuerConfigurationType).
+    let updated = IssuerFormat::Updated.issuer("us-east-1", "us-east-1_TESTPOOL");
+    assert_eq!(
+        updated,
+        "https://issuer-cognito-idp.us-east-1.amazonaws.com/us-east-1_TESTPOOL"
+    );
+    let mut claims = id_claims();
+    claims["iss"] = json!(updated);
+    let token = sign(&claims);
+    let keys = JwksCache::new(&jwks_url()).expect("a key cache");
+    let v = CognitoVerifier::with_keys(&updated, keys, TokenUse::Id, [CLIENT]);
+    v.verify::<Value>(&token).await.expect("the updated issuer");
+    // A verifier configured for the original format refuses it, and the reverse.
+    assert_eq!(
+        refused(&verifier(TokenUse::Id), &token).await,
+        AuthError::Issuer
+    );
+    assert_eq!(refused(&v, &sign(&id_claims())).await, AuthError::Issuer);
+    // The constructor for a pool follows the format with both the issuer and the key set URL.
+    let pool = CognitoVerifier::for_pool(
+        "eu-central-1",
+        "eu-central-1_ABC",
+        IssuerFormat::Updated,
+        TokenUse::Id,
+        [CLIENT],
+    )
+    .expect("a verifier");
+    assert_eq!(
+        pool.keys().url(),
+        "https://issuer-cognito-idp.eu-central-1.amazonaws.com/eu-central-1_ABC/.well-known/jwks.json"
+    );
+}

@@ -86,6 +86,9 @@ async fn json_of_the_wrong_shape_names_the_field() {
         .await;
     assert_eq!(response.status, 422);
     assert_eq!(problem(&response)["field"], "tags[1]");
+    // RFC 9110's phrase, the title of an `about:blank` problem (RFC 9457 §4.2.1).
+    assert_eq!(problem(&response)["title"], "Unprocessable Content");
+    assert_eq!(problem(&response)["type"], "about:blank");
 
     let response = TestRequest::post("/todos")
         .json(&json!({"tags": []}))
@@ -392,6 +395,9 @@ async fn user_error_enums_become_problems() {
         }
     }
     let app = App::new().route(thing);
+    // A custom title without a custom type stays the status phrase.
+    let plain = svless::Error::conflict("taken").with_title("Name taken");
+    assert_eq!(plain.to_problem().title, "Conflict");
     let missing = TestRequest::get("/things/3").send(&app).await;
     assert_eq!(missing.status, 404);
     let p = problem(&missing);

@@ -307,6 +307,102 @@ async fn multipart_above_the_part_size(b: Backend) {
     assert!(put.etag.ends_with("-3\""), "{}", put.etag);
 }
 
+/// S3's ETag for a body stored with the suite's part size: a plain MD5 up to one part, else
+/// the MD5 of the parts' MD5s with the part count.
+fn expected_etag(body: &[u8]) -> String {
+    if body.len() <= MIN_PART_SIZE {
+        return md5_etag(body);
+    }
+    let mut digests = Vec::new();
+    let mut count = 0;
+    for part in body.chunks(MIN_PART_SIZE) {
+        digests.extend_from_slice(&Md5::digest(part));
+        count += 1;
+    }
+    format!("\"{}-{count}\"", hex::encode(Md5::digest(&digests)))
+}
+
+/// Cuts `body` at random points into chunks, with empty chunks sprinkled in (an HTTP body may
+/// carry empty data frames) and chunk boundaries often on a part boundary.
+fn random_chunks(rng: &mut svless_tests::Rng, body: &[u8]) -> Vec<Bytes> {
+    let mut chunks = Vec::new();
+    let mut at = 0;
+    while at < body.len() {
+        if rng.chance(1, 4) {
+            chunks.push(Bytes::new());
+        }
+        let next_boundary = (at / MIN_PART_SIZE + 1) * MIN_PART_SIZE;
+        let len = if rng.chance(1, 3) && next_boundary > at {
+            next_boundary - at
+        } else {
+            1 + rng.below(2 * MIN_PART_SIZE as u64) as usize
+        };
+        let end = (at + len).min(body.len());
+        chunks.push(Bytes::copy_from_slice(&body[at..end]));
+        at = end;
+    }
+    if rng.chance(1, 2) {
+        chunks.push(Bytes::new());
+    }
+    chunks
+}
+
+/// A put stores every byte or fails: streamed bodies cut at random points, with empty chunks
+/// (the truncation of a 5 MiB + 25 bytes body after an empty chunk is the first case).
+async fn random_chunkings_store_every_byte(b: Backend) {
+    let store = b.store.as_ref();
+    let seed = svless_tests::seed(0x5EED_0B1E);
+    let mut rng = svless_tests::Rng::new(seed);
+    let mut cases: Vec<(Vec<u8>, Vec<Bytes>)> = Vec::new();
+    let regression = pattern(MIN_PART_SIZE + 25);
+    cases.push((
+        regression.clone(),
+        vec![
+            Bytes::copy_from_slice(&regression[..MIN_PART_SIZE]),
+            Bytes::new(),
+            Bytes::copy_from_slice(&regression[MIN_PART_SIZE..]),
+        ],
+    ));
+    let sizes = [
+        0,
+        1,
+        MIN_PART_SIZE - 1,
+        MIN_PART_SIZE,
+        MIN_PART_SIZE + 1,
+        2 * MIN_PART_SIZE,
+        2 * MIN_PART_SIZE + 7,
+    ];
+    for _ in 0..6 {
+        let size = *rng.pick(&sizes);
+        let body: Vec<u8> = (0..size).map(|_| rng.next_u64() as u8).collect();
+        let chunks = random_chunks(&mut rng, &body);
+        cases.push((body, chunks));
+    }
+    for (i, (body, chunks)) in cases.into_iter().enumerate() {
+        let k = key(&format!("chunked/{i}.bin"));
+        let shape: Vec<usize> = chunks.iter().map(Bytes::len).collect();
+        let stream = futures_util::stream::iter(chunks.into_iter().map(Ok::<_, std::io::Error>));
+        let put = store
+            .put(&k, PutBody::stream(stream), PutOptions::new())
+            .await
+            .unwrap_or_else(|e| panic!("seed {seed}, case {i}, chunks {shape:?}: {e}"));
+        let stored = store.get_bytes(&k).await.unwrap();
+        assert!(
+            stored == body,
+            "seed {seed}, case {i}, chunks {shape:?}: stored {} of {} bytes",
+            stored.len(),
+            body.len()
+        );
+        assert_eq!(
+            put.etag,
+            expected_etag(&body),
+            "seed {seed}, case {i}, chunks {shape:?}"
+        );
+        let meta = store.head(&k, GetOptions::new()).await.unwrap();
+        assert_eq!((meta.size, meta.etag), (body.len() as u64, put.etag));
+    }
+}
+
 async fn a_failing_body_writes_nothing(b: Backend) {
     let store = b.store.as_ref();
     let k = key("broken.bin");
@@ -786,6 +882,7 @@ conformance!(
     byte_ranges,
     streamed_bodies,
     multipart_above_the_part_size,
+    random_chunkings_store_every_byte,
     a_failing_body_writes_nothing,
     deletes,
     copies,

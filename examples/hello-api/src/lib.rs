@@ -44,10 +44,18 @@ pub struct Filter {
 #[derive(Debug, svless::Problem)]
 pub enum TodoError {
     /// No todo has that id.
-    #[problem(status = 404, title = "Todo not found")]
+    #[problem(
+        status = 404,
+        title = "Todo not found",
+        type = "https://example.com/probs/todo-not-found"
+    )]
     NotFound(u64),
     /// The title is empty.
-    #[problem(status = 422, title = "Invalid todo")]
+    #[problem(
+        status = 422,
+        title = "Invalid todo",
+        type = "https://example.com/probs/invalid-todo"
+    )]
     EmptyTitle,
 }
 

@@ -34,9 +34,11 @@ pub(crate) fn decode(payload: &[u8], mut ctx: Context) -> Result<(Request, Reply
         hint.api_path = path_from_template(template, &hint.params).unwrap_or_default();
     }
     if hint.api_path.is_empty() {
-        // Left empty when the raw path is already API-relative: the router then reads the URI's.
-        let stripped = strip_stage(&raw_path, stage.as_deref(), domain.as_deref());
-        if stripped.len() != raw_path.len() {
+        // Left empty when the raw path is already API-relative: the router then reads the URI's
+        // (the raw path escaped where it arrived decoded).
+        let raw = uri.path();
+        let stripped = strip_stage(raw, stage.as_deref(), domain.as_deref());
+        if stripped.len() != raw.len() {
             hint.api_path = stripped.to_owned();
         }
     }

@@ -154,7 +154,7 @@ pub(crate) fn encode(response: Response, reply: Reply) -> Vec<u8> {
             encoded.status_description = Some(format!(
                 "{} {}",
                 status.as_u16(),
-                status.canonical_reason().unwrap_or("Unknown")
+                crate::error::reason_phrase(status)
             ));
             if reply.multi_value {
                 encoded.multi_value_headers = Some(MultiHeaders(&parts.headers));

@@ -74,6 +74,9 @@ struct Classify<'a>(&'a mut Option<Kind>);
 pub(crate) enum Kind {
     /// An HTTP request in one of the payload formats.
     Http(PayloadFormat),
+    /// An HTTP API request in payload format 1.0 (`"version": "1.0"`): the REST shape, with the
+    /// path decoded and a named stage in front of it.
+    HttpApiV1,
     /// An S3 event notification.
     S3,
     /// A DynamoDB stream batch.
@@ -164,7 +167,7 @@ impl<'de> Visitor<'de> for Classify<'_> {
                     let version: Cow<'de, str> = map.next_value()?;
                     *self.0 = match version.as_ref() {
                         "2.0" => Some(Kind::Http(PayloadFormat::ApiGatewayV2)),
-                        "1.0" => Some(Kind::Http(PayloadFormat::ApiGatewayV1)),
+                        "1.0" => Some(Kind::HttpApiV1),
                         // EventBridge's envelope version.
                         "0" => Some(Kind::EventBridge),
                         _ => None,
@@ -257,9 +260,17 @@ pub(crate) fn decode(
 ) -> Result<(Request, Reply), DecodeError> {
     match format {
         PayloadFormat::ApiGatewayV2 => apigw_v2::decode(payload, lambda),
-        PayloadFormat::ApiGatewayV1 => apigw_v1::decode(payload, lambda),
+        PayloadFormat::ApiGatewayV1 => apigw_v1::decode(payload, lambda, false),
         PayloadFormat::Alb => alb::decode(payload, lambda),
     }
+}
+
+/// Decodes an HTTP API payload of format 1.0.
+pub(crate) fn decode_http_api_v1(
+    payload: &[u8],
+    lambda: Context,
+) -> Result<(Request, Reply), DecodeError> {
+    apigw_v1::decode(payload, lambda, true)
 }
 
 /// Encodes a response in the format its request came in.
@@ -293,7 +304,8 @@ pub(crate) struct Parts {
 }
 
 impl Parts {
-    pub(crate) fn into_request(self) -> Request {
+    pub(crate) fn into_request(mut self) -> Request {
+        join_cookies(&mut self.headers);
         let mut request = Request::new(self.body);
         *request.method_mut() = self.method;
         *request.uri_mut() = self.uri;
@@ -301,6 +313,31 @@ impl Parts {
         request.extensions_mut().insert(self.context);
         request.extensions_mut().insert(self.hint);
         request
+    }
+}
+
+/// Gives handlers one `Cookie` header whatever the source (RFC 6265 §5.4: a user agent sends
+/// one, its pairs joined with `; `): load balancers with multi-value headers and REST APIs can
+/// deliver several `cookie` values, HTTP APIs a `cookies` list.
+fn join_cookies(headers: &mut http::HeaderMap) {
+    let mut values = headers.get_all(http::header::COOKIE).iter();
+    let (Some(_), Some(_)) = (values.next(), values.next()) else {
+        return;
+    };
+    let mut joined = Vec::new();
+    for value in headers.get_all(http::header::COOKIE) {
+        let value = value.as_bytes().trim_ascii();
+        if value.is_empty() {
+            continue;
+        }
+        if !joined.is_empty() {
+            joined.extend_from_slice(b"; ");
+        }
+        joined.extend_from_slice(value);
+    }
+    // Joined header values of a valid header map are a valid value again.
+    if let Ok(value) = http::HeaderValue::from_bytes(&joined) {
+        headers.insert(http::header::COOKIE, value);
     }
 }
 
@@ -328,16 +365,75 @@ pub(crate) fn join_query<'a>(
     query
 }
 
+/// Builds the request URI from a path and a query string as a source delivered them.
+///
+/// REST APIs, function URLs and load balancers deliver the path percent-encoded, HTTP APIs
+/// percent-*decoded* (a space stays a space). Characters that can never stand literally in an
+/// encoded path (spaces, controls, non-ASCII, `"<>\^`{|}`, a `#` or `?`, a `%` that starts no
+/// escape) are escaped; everything else is kept as it is, so an encoded path is never
+/// encoded twice and a decoded one never fails.
 pub(crate) fn build_uri(path: &str, query: &str) -> Result<http::Uri, DecodeError> {
     let path = if path.is_empty() { "/" } else { path };
-    let uri = if query.is_empty() {
-        http::Uri::try_from(path)
-    } else {
-        http::Uri::try_from(format!("{path}?{query}"))
-    };
-    uri.map_err(|e| {
+    let mut target = escape(path, PATH_UNSAFE);
+    if !path.starts_with('/') {
+        target.insert(0, '/');
+    }
+    if !query.is_empty() {
+        target.push('?');
+        target.push_str(&escape(query, QUERY_UNSAFE));
+    }
+    http::Uri::try_from(target).map_err(|e| {
         DecodeError::InvalidRequest(format!("the path `{path}` is not a valid URI path: {e}"))
     })
+}
+
+/// Bytes escaped in a path that may arrive encoded or decoded (see [`build_uri`]).
+const PATH_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// Bytes escaped in a query string that may arrive encoded or decoded.
+const QUERY_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// Escapes the bytes of `set` (and non-ASCII), and a `%` that does not start an escape.
+fn escape(text: &str, set: &'static percent_encoding::AsciiSet) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut plain = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let stray_percent = b == b'%'
+            && !(i + 2 < bytes.len()
+                && bytes[i + 1].is_ascii_hexdigit()
+                && bytes[i + 2].is_ascii_hexdigit());
+        if stray_percent {
+            out.extend(percent_encoding::utf8_percent_encode(&text[plain..i], set));
+            out.push_str("%25");
+            plain = i + 1;
+        }
+    }
+    out.extend(percent_encoding::utf8_percent_encode(&text[plain..], set));
+    out
 }
 
 /// Rebuilds the API-relative path from a route template and the parameters API Gateway extracted.
@@ -412,7 +508,7 @@ mod tests {
         );
         assert_eq!(
             classify(br#"{"version":"1.0","httpMethod":"GET"}"#).unwrap(),
-            Kind::Http(PayloadFormat::ApiGatewayV1)
+            Kind::HttpApiV1
         );
         assert_eq!(
             classify(br#"{"httpMethod":"GET","requestContext":{"elb":{"targetGroupArn":"x"}}}"#)

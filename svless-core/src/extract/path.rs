@@ -36,7 +36,11 @@ pub struct Path<T>(pub T);
 /// assert_eq!(params.get("id"), Some("7"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PathParams(Vec<(Arc<str>, String)>);
+pub struct PathParams {
+    pairs: Vec<(Arc<str>, String)>,
+    /// The first parameter whose percent-decoded bytes are not UTF-8: [`Path`] refuses it.
+    not_utf8: Option<Arc<str>>,
+}
 
 impl PathParams {
     /// Builds parameters from name/value pairs (values already decoded).
@@ -48,16 +52,25 @@ impl PathParams {
     pub fn from_pairs<N: Into<Arc<str>>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (N, V)>,
     ) -> Self {
-        Self(
-            pairs
+        Self {
+            pairs: pairs
                 .into_iter()
                 .map(|(n, v)| (n.into(), v.into()))
                 .collect(),
-        )
+            not_utf8: None,
+        }
     }
 
     pub(crate) fn push(&mut self, name: Arc<str>, value: String) {
-        self.0.push((name, value));
+        self.pairs.push((name, value));
+    }
+
+    /// Records a parameter whose raw bytes are not UTF-8 once percent-decoded (`%FF`).
+    pub(crate) fn push_not_utf8(&mut self, name: Arc<str>, lossy: String) {
+        if self.not_utf8.is_none() {
+            self.not_utf8 = Some(name.clone());
+        }
+        self.pairs.push((name, lossy));
     }
 
     /// The value of the parameter `name`.
@@ -67,7 +80,7 @@ impl PathParams {
     /// assert_eq!(params.get("nope"), None);
     /// ```
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
+        self.pairs
             .iter()
             .find(|(n, _)| &**n == name)
             .map(|(_, v)| v.as_str())
@@ -80,7 +93,7 @@ impl PathParams {
     /// assert_eq!(params.iter().next(), Some(("id", "7")));
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(n, v)| (&**n, v.as_str()))
+        self.pairs.iter().map(|(n, v)| (&**n, v.as_str()))
     }
 }
 
@@ -94,7 +107,13 @@ impl<T: DeserializeOwned> Path<T> {
     /// assert_eq!(err.to_problem().extensions["field"], "id");
     /// ```
     pub fn from_params(params: &PathParams) -> Result<Self, Error> {
-        T::deserialize(ParamsDeserializer(&params.0))
+        if let Some(name) = &params.not_utf8 {
+            return Err(Error::bad_request(format!(
+                "the path parameter `{name}` is not UTF-8 text once percent-decoded"
+            ))
+            .with_extension("field", &**name));
+        }
+        T::deserialize(ParamsDeserializer(&params.pairs))
             .map(Path)
             .map_err(|err| {
                 let problem = Error::bad_request(err.message);

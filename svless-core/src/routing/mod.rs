@@ -282,15 +282,21 @@ impl Router {
     fn params(&self, index: usize, segments: &[&str], captures: &[Capture]) -> PathParams {
         let mut params = PathParams::default();
         for (name, capture) in self.routes[index].template.params().zip(captures) {
-            let value = match *capture {
-                Capture::One(i) => decode(segments[i]),
+            let raw = match *capture {
+                Capture::One(i) => decode_bytes(segments[i]),
                 Capture::Rest(i) => segments[i..]
                     .iter()
-                    .map(|s| decode(s))
+                    .map(|s| decode_bytes(s))
                     .collect::<Vec<_>>()
-                    .join("/"),
+                    .join(&b'/'),
             };
-            params.push(name.into(), value);
+            match String::from_utf8(raw) {
+                Ok(value) => params.push(name.into(), value),
+                Err(err) => params.push_not_utf8(
+                    name.into(),
+                    String::from_utf8_lossy(err.as_bytes()).into_owned(),
+                ),
+            }
         }
         params
     }
@@ -336,6 +342,10 @@ impl Router {
         }
         None
     }
+}
+
+fn decode_bytes(segment: &str) -> Vec<u8> {
+    percent_encoding::percent_decode_str(segment).collect()
 }
 
 fn decode(segment: &str) -> String {

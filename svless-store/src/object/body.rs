@@ -137,9 +137,10 @@ impl Parts {
         Ok(Some(self.buffer.split_to(take).freeze()))
     }
 
-    /// Whether the body has more after the parts taken so far.
+    /// Whether the body has more after the parts taken so far. Empty chunks are legal in a
+    /// stream (an HTTP body may carry empty data frames), so it reads until a byte or the end.
     pub(crate) async fn has_more(&mut self) -> Result<bool, Error> {
-        if self.buffer.is_empty() && !self.done {
+        while self.buffer.is_empty() && !self.done {
             match self.body.next_chunk().await? {
                 Some(chunk) => self.buffer.extend_from_slice(&chunk),
                 None => self.done = true,

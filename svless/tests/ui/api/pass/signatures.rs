@@ -22,7 +22,7 @@ struct Page { limit: Option<u32> }
 
 #[derive(Debug, svless::Problem)]
 enum TodoError {
-    #[problem(status = 404, title = "Todo not found")]
+    #[problem(status = 404, title = "Todo not found", type = "https://example.com/probs/todo-not-found")]
     Missing(String),
     #[problem(status = 500)]
     Broken,
@@ -52,6 +52,8 @@ async fn create(State(_s): State<AppState>, ctx: Context, Json(t): Json<Todo>) -
 async fn search(Query(p): Query<Page>, headers: HeaderMap, uri: Uri) -> Html<String> {
     Html(format!("{:?}{}{}", p.limit, headers.len(), uri))
 }
+#[api(GET "/pairs")]
+async fn pairs(Query(all): Query<Vec<(String, String)>>) -> String { all.len().to_string() }
 #[api(PUT "/raw")]
 async fn raw(body: Option<RawBody>) -> Vec<u8> { body.map(|b| b.0.to_vec()).unwrap_or_default() }
 #[api(DELETE "/todos/{id}")]
@@ -69,6 +71,6 @@ fn main() {
     let app = App::new()
         .state(AppState)
         .route(root).route(one).route(tuple).route(named).route(renamed).route(greedy)
-        .route(create).route(search).route(raw).route(delete).route(text).route(maybe);
+        .route(create).route(search).route(pairs).route(raw).route(delete).route(text).route(maybe);
     assert!(app.check().is_ok());
 }

@@ -1,0 +1,9 @@
+#[derive(Debug, svless::Problem)]
+enum TodoError {
+    #[problem(status = 404, title = "Todo not found")]
+    Missing,
+}
+impl std::fmt::Display for TodoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { write!(f, "{self:?}") }
+}
+fn main() {}
