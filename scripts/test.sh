@@ -16,31 +16,43 @@ if [ ! -f .venv/.svless-requirements ] || [ "$(cat .venv/.svless-requirements)" 
 fi
 export SVLESS_CARGO_LAMBDA="$PWD/.venv/bin/cargo-lambda"
 
+# The servers the tests talk to, on loopback ports, stopped when this script ends.
+PIDS=()
+LOGS=()
+trap 'kill "${PIDS[@]}" 2>/dev/null || true; rm -f "${LOGS[@]}"' EXIT
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+# start NAME LOG URL COMMAND...: runs COMMAND in the background and waits until URL answers.
+start() {
+  local name=$1 log=$2 url=$3
+  shift 3
+  "$@" > "$log" 2>&1 &
+  PIDS+=($!)
+  LOGS+=("$log")
+  for _ in $(seq 1 100); do
+    python3 -c "import urllib.request; urllib.request.urlopen('$url')" 2>/dev/null && { echo "==> $name on $url"; return 0; }
+    sleep 0.1
+  done
+  echo "the $name did not start:"; cat "$log"; exit 1
+}
+
 # The moto server: DynamoDB, DynamoDB Streams, S3 and Cognito on one loopback port.
-MOTO_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-.venv/bin/moto_server -H 127.0.0.1 -p "$MOTO_PORT" > target-moto.log 2>&1 &
-MOTO_PID=$!
-trap 'kill "$MOTO_PID" 2>/dev/null || true; rm -f target-moto.log' EXIT
-moto_ready() { python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$MOTO_PORT/moto-api/')" 2>/dev/null; }
-for _ in $(seq 1 100); do
-  moto_ready && break
-  sleep 0.1
-done
-moto_ready || { echo "the moto server did not start:"; cat target-moto.log; exit 1; }
+MOTO_PORT=$(free_port)
+start "moto server" target-moto.log "http://127.0.0.1:$MOTO_PORT/moto-api/" \
+  .venv/bin/moto_server -H 127.0.0.1 -p "$MOTO_PORT"
 export SVLESS_MOTO_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
-echo "==> moto server on $SVLESS_MOTO_ENDPOINT"
+
+# A second moto server that answers one request at a time, for the tests that need
+# DynamoDB's atomic conditional writes under contention (moto's threaded server does not
+# make them atomic): see scripts/moto_serial.py.
+MOTO_SERIAL_PORT=$(free_port)
+start "serial moto server" target-moto-serial.log "http://127.0.0.1:$MOTO_SERIAL_PORT/moto-api/" \
+  .venv/bin/python scripts/moto_serial.py 127.0.0.1 "$MOTO_SERIAL_PORT"
+export SVLESS_MOTO_SERIAL_ENDPOINT="http://127.0.0.1:$MOTO_SERIAL_PORT"
 
 # The test user pool's key set, served by a plain static HTTP server on loopback.
-JWKS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-python3 -m http.server --bind 127.0.0.1 "$JWKS_PORT" --directory tests/fixtures/jwks > /dev/null 2>&1 &
-JWKS_PID=$!
-trap 'kill "$MOTO_PID" "$JWKS_PID" 2>/dev/null || true; rm -f target-moto.log' EXIT
-jwks_ready() { python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$JWKS_PORT/jwks.json')" 2>/dev/null; }
-for _ in $(seq 1 100); do
-  jwks_ready && break
-  sleep 0.1
-done
-jwks_ready || { echo "the JWKS server did not start"; exit 1; }
+JWKS_PORT=$(free_port)
+start "key set server" target-jwks.log "http://127.0.0.1:$JWKS_PORT/jwks.json" \
+  python3 -m http.server --bind 127.0.0.1 "$JWKS_PORT" --directory tests/fixtures/jwks
 export SVLESS_JWKS_URL="http://127.0.0.1:$JWKS_PORT/jwks.json"
 
 echo "==> cargo fmt --check"

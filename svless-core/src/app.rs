@@ -477,6 +477,13 @@ impl<S: Send + Sync + 'static> App<S> {
         if let Some(entry) = self.entry.as_deref().filter(|e| !known(e)) {
             problems.push(format!("the handler `{entry}` is no task of this app"));
         }
+        for subscription in &self.sources.s3 {
+            for unknown in subscription.filter.unknown_events() {
+                problems.push(format!(
+                    "an S3 handler is filtered on `{unknown}`, which is no S3 event type (see `svless::source::s3::EVENT_TYPES`): it would never run"
+                ));
+            }
+        }
         let mut names: Vec<&str> = self.sources.tasks.iter().map(|t| t.name.as_str()).collect();
         names.sort_unstable();
         for pair in names.windows(2).filter(|p| p[0] == p[1]) {

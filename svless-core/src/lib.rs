@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod app;
+pub mod attribute;
 pub mod body;
 pub mod context;
 pub mod cors;

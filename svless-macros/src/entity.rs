@@ -137,6 +137,66 @@ struct IndexAttr {
     sk: Option<Template>,
 }
 
+/// The attributes a table made with `TableDef::new` keeps for itself: its keys and its type.
+const RESERVED: [(&str, &str); 3] = [
+    ("pk", "the partition key"),
+    ("sk", "the sort key"),
+    ("type", "the entity type"),
+];
+
+/// The attribute name serde writes a field as: its `#[serde(rename = "...")]`, else its name.
+fn attribute_name(field: &syn::Field) -> Option<String> {
+    let mut name = field
+        .ident
+        .as_ref()
+        .map(|i| i.to_string().trim_start_matches("r#").to_owned())?;
+    for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                if let Ok(value) = meta.value()
+                    && let Ok(lit) = value.parse::<LitStr>()
+                {
+                    name = lit.value();
+                }
+            } else if meta.input.peek(syn::Token![=]) {
+                let _ = meta.value()?.parse::<syn::Expr>();
+            } else if meta.input.peek(syn::token::Paren) {
+                let _ = meta.parse_nested_meta(|_| Ok(()));
+            }
+            Ok(())
+        });
+    }
+    Some(name)
+}
+
+/// A field stored under a key or type attribute would be overwritten on every write and read
+/// back changed: refused, with the way out.
+fn check_reserved_names(fields: &syn::FieldsNamed) -> syn::Result<()> {
+    let mut errors: Option<syn::Error> = None;
+    for field in &fields.named {
+        let Some(name) = attribute_name(field) else {
+            continue;
+        };
+        if let Some((_, role)) = RESERVED.iter().find(|(n, _)| *n == name) {
+            let err = syn::Error::new_spanned(
+                field
+                    .ident
+                    .as_ref()
+                    .map(|i| i as &dyn quote::ToTokens)
+                    .unwrap_or(&field.ty),
+                format!(
+                    "the field would be stored as the attribute `{name}`, which holds {role} of the item (TableDef::new): every write would overwrite it. Rename the field, or store it under another name with `#[serde(rename = \"{name}_value\")]`"
+                ),
+            );
+            match &mut errors {
+                Some(all) => all.combine(err),
+                None => errors = Some(err),
+            }
+        }
+    }
+    errors.map_or(Ok(()), Err)
+}
+
 fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
     let input: DeriveInput = syn::parse2(input)?;
     let name = &input.ident;
@@ -157,6 +217,7 @@ fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
         .iter()
         .filter_map(|f| f.ident.clone().map(|i| (i, f.ty.clone())))
         .collect();
+    check_reserved_names(named)?;
 
     let mut type_name = None;
     let mut primary: Option<KeyDef> = None;
@@ -299,11 +360,21 @@ fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
     };
     let pk_self = primary.pk.render(on_self);
     let sk_self = sk_expr(&primary.sk, &on_self);
+    // An index key with an absent part (`None`) is not written: the entity is not in that index.
     let index_keys = indexes.iter().map(|def| {
         let index = def.index.as_ref().expect("an index");
         let pk = def.pk.render(on_self);
         let sk = sk_expr(&def.sk, &on_self);
-        quote! { ::svless::store::dynamo::IndexKey::new(#index, #pk, #sk) }
+        let parts: Vec<&Ident> = def
+            .pk
+            .fields()
+            .chain(def.sk.iter().flat_map(|t| t.fields()))
+            .collect();
+        quote! {
+            if !(false #(|| ::svless::store::dynamo::KeyPart::is_absent(&self.#parts))*) {
+                keys.push(::svless::store::dynamo::IndexKey::new(#index, #pk, #sk));
+            }
+        }
     });
 
     // Constructors of keys and partitions from field values.
@@ -379,7 +450,10 @@ fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
             }
 
             fn index_keys(&self) -> ::std::vec::Vec<::svless::store::dynamo::IndexKey> {
-                ::std::vec![#(#index_keys),*]
+                #[allow(unused_mut)]
+                let mut keys = ::std::vec::Vec::new();
+                #(#index_keys)*
+                keys
             }
         }
 

@@ -60,14 +60,39 @@ pub fn moto_endpoint() -> String {
 
 /// An AWS SDK configuration for the moto server: its endpoint, `us-east-1`, dummy credentials.
 pub async fn moto_config() -> aws_config::SdkConfig {
+    config_for(moto_endpoint()).await
+}
+
+/// An AWS SDK configuration for a local endpoint: `us-east-1`, dummy credentials.
+async fn config_for(endpoint: String) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto_endpoint())
+        .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_credential_types::Credentials::new(
             "test", "test", None, None, "tests",
         ))
         .load()
         .await
+}
+
+/// The endpoint of the moto server that answers one request at a time
+/// (`scripts/moto_serial.py`), which the README's test command starts beside the other: its
+/// conditional writes are atomic under contention, as DynamoDB's are.
+///
+/// # Panics
+/// Panics when `SVLESS_MOTO_SERIAL_ENDPOINT` is unset: the tests need the server and do not skip.
+pub fn moto_serial_endpoint() -> String {
+    match std::env::var("SVLESS_MOTO_SERIAL_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => endpoint,
+        _ => panic!(
+            "SVLESS_MOTO_SERIAL_ENDPOINT is not set: run the README's test command (scripts/test.sh), which starts the serial moto server"
+        ),
+    }
+}
+
+/// An AWS SDK configuration for the serial moto server.
+pub async fn moto_serial_config() -> aws_config::SdkConfig {
+    config_for(moto_serial_endpoint()).await
 }
 
 /// An S3 client for the moto server, with path-style addressing.

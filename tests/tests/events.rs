@@ -476,3 +476,207 @@ async fn handlers_registered_before_the_state_keep_working() {
         json!({"batchItemFailures": [{"itemIdentifier": "2e1424d4-f796-459a-8184-9c92662be6da"}]})
     );
 }
+
+#[test]
+fn a_misspelt_s3_event_type_fails_the_app_check() {
+    use svless::source::{Sources, Subscribe, s3};
+    struct Typo(&'static str);
+    impl<S: Send + Sync + 'static> Subscribe<S> for Typo {
+        fn subscribe(self, sources: &mut Sources<S>) {
+            s3::subscribe(
+                sources,
+                s3::S3Filter::new().event(self.0),
+                |_object: s3::S3Object, _inv| async move { Ok(()) },
+            );
+        }
+    }
+    for typo in [
+        "ObjectCreated:Putt",
+        "ObjectRemoved:DeleteMarker",
+        "s3:Object*",
+    ] {
+        let err = svless::App::new()
+            .on(Typo(typo))
+            .check()
+            .expect_err("refused");
+        assert!(
+            err.to_string().contains("no S3 event type"),
+            "{typo}: {err}"
+        );
+    }
+    for known in ["ObjectCreated:Put", "s3:ObjectRemoved:*", "ObjectAcl:Put"] {
+        svless::App::new()
+            .on(Typo(known))
+            .check()
+            .unwrap_or_else(|e| panic!("{known}: {e}"));
+    }
+}
+
+/// The fixture's records with every attribute type DynamoDB has in their new images (Amazon
+/// DynamoDB Developer Guide, "Data types" and the `AttributeValue` reference), among them a
+/// 38-digit number no 64-bit type holds.
+fn stream_with_every_attribute_type() -> Vec<u8> {
+    let mut event: Value = serde_json::from_slice(&fixture("dynamodb-stream.json")).expect("JSON");
+    let records = event["Records"].as_array_mut().expect("records");
+    records.truncate(1);
+    let image = &mut records[0]["dynamodb"]["NewImage"];
+    image["Blob"] = json!({"B": "AAH/"});
+    image["Blobs"] = json!({"BS": ["AAE=", "/w=="]});
+    image["Big"] = json!({"N": "12345678901234567890123456789012345678"});
+    image["Tiny"] = json!({"N": "0.000000000000000000000000000001"});
+    image["Ratios"] = json!({"NS": ["0.1", "18446744073709551617"]});
+    image["Tags"] = json!({"SS": ["a", "b"]});
+    image["List"] = json!({"L": [{"S": "x"}, {"N": "1"}, {"NULL": true}]});
+    image["Map"] = json!({"M": {"inner": {"BOOL": true}}});
+    image["Nothing"] = json!({"NULL": true});
+    image["Flag"] = json!({"BOOL": false});
+    serde_json::to_vec(&event).expect("JSON")
+}
+
+#[svless::dynamodb_stream]
+async fn on_any_image(
+    record: StreamRecord<svless::attribute::Image>,
+    State(seen): State<Seen>,
+) -> Result<(), NamedError> {
+    use svless::attribute::AttributeValue;
+    let Change::Insert { new } = record.change else {
+        return Err(NamedError::new("Test.Unexpected", "not an insert"));
+    };
+    assert_eq!(new.get("Blob"), Some(&AttributeValue::B(vec![0, 1, 255])));
+    assert_eq!(
+        new.get("Blobs"),
+        Some(&AttributeValue::Bs(vec![vec![0, 1], vec![255]]))
+    );
+    let big = new.number("Big").expect("a number");
+    seen.push(format!("big {big}"));
+    seen.push(format!("tiny {}", new.number("Tiny").expect("a number")));
+    Ok(())
+}
+
+#[tokio::test]
+async fn generic_stream_images_read_every_attribute_type() {
+    let seen = Seen::default();
+    let app = App::new().state(seen.clone()).on(on_any_image);
+    let out = dispatch(&app, &stream_with_every_attribute_type())
+        .await
+        .expect("handled");
+    assert_eq!(out, json!({"batchItemFailures": []}));
+    assert_eq!(
+        seen.all(),
+        [
+            "big 12345678901234567890123456789012345678",
+            "tiny 0.000000000000000000000000000001"
+        ]
+    );
+}
+
+#[svless::dynamodb_stream]
+async fn on_json_image(record: StreamRecord<Value>, State(seen): State<Seen>) {
+    if let Change::Insert { new } = record.change {
+        seen.push(new.to_string());
+    }
+}
+
+#[tokio::test]
+async fn json_stream_images_keep_binary_and_wide_numbers() {
+    let seen = Seen::default();
+    let app = App::new().state(seen.clone()).on(on_json_image);
+    let out = dispatch(&app, &stream_with_every_attribute_type())
+        .await
+        .expect("handled");
+    assert_eq!(out, json!({"batchItemFailures": []}));
+    let image: Value = serde_json::from_str(&seen.all()[0]).expect("JSON");
+    assert_eq!(image["Blob"], "AAH/", "binary as base64 text");
+    assert_eq!(image["Blobs"], json!(["AAE=", "/w=="]));
+    assert_eq!(image["Big"], "12345678901234567890123456789012345678");
+    assert_eq!(image["Ratios"], json!([0.1, "18446744073709551617"]));
+    assert_eq!(image["Id"], 101);
+    assert_eq!(image["List"], json!(["x", 1, null]));
+    assert_eq!(image["Map"], json!({"inner": true}));
+    assert_eq!(image["Nothing"], Value::Null);
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Exact {
+    #[serde(rename = "Big")]
+    big: svless::attribute::Number,
+    #[serde(rename = "Ratios")]
+    ratios: Vec<svless::attribute::Number>,
+    #[serde(rename = "Tiny")]
+    tiny_text: String,
+}
+
+#[svless::dynamodb_stream]
+async fn on_exact(record: StreamRecord<Exact>, State(seen): State<Seen>) {
+    if let Change::Insert { new } = record.change {
+        seen.push(format!("{} {:?} {}", new.big, new.ratios, new.tiny_text));
+    }
+}
+
+#[tokio::test]
+async fn numbers_beyond_64_bits_arrive_exactly() {
+    let seen = Seen::default();
+    let app = App::new().state(seen.clone()).on(on_exact);
+    dispatch(&app, &stream_with_every_attribute_type())
+        .await
+        .expect("handled");
+    assert_eq!(
+        seen.all(),
+        [
+            "12345678901234567890123456789012345678 [Number(0.1), Number(18446744073709551617)] 0.000000000000000000000000000001"
+        ]
+    );
+    // u128 and i128 take integers beyond 64 bits.
+    let item: svless::attribute::Item = std::collections::HashMap::from([(
+        "Big".to_string(),
+        svless::attribute::AttributeValue::N("18446744073709551617".into()),
+    )])
+    .into();
+    #[derive(serde::Deserialize)]
+    struct Row {
+        #[serde(rename = "Big")]
+        big: u128,
+    }
+    let row: Row = svless::attribute::from_item(item).expect("a u128");
+    assert_eq!(row.big, 18_446_744_073_709_551_617);
+}
+
+#[tokio::test]
+async fn a_missing_image_names_the_view_type_as_aws_does() {
+    let mut event: Value = serde_json::from_slice(&fixture("dynamodb-stream.json")).expect("JSON");
+    let records = event["Records"].as_array_mut().expect("records");
+    let modify = &mut records[1]["dynamodb"];
+    modify.as_object_mut().expect("a record").remove("OldImage");
+    modify["StreamViewType"] = json!("NEW_IMAGE");
+    let record: aws_lambda_events::dynamodb::EventRecord =
+        serde_json::from_value(records[1].clone()).expect("a record");
+    let err = StreamRecord::<Note>::from_event_record(record).expect_err("no old image");
+    assert!(err.contains("NEW_IMAGE"), "{err}");
+}
+
+#[svless::sqs]
+async fn on_raw(message: Message<String>, State(seen): State<Seen>) {
+    seen.push(message.body);
+}
+
+#[tokio::test]
+async fn a_string_message_is_the_raw_body_even_when_it_looks_like_json() {
+    let mut event: Value = serde_json::from_slice(&fixture("sqs-standard.json")).expect("JSON");
+    let bodies = ["\"quoted\"", "{\"a\": 1}", "plain text", "42"];
+    let records = event["Records"].as_array_mut().expect("records");
+    records.truncate(1);
+    let template = records[0].clone();
+    records.clear();
+    for (i, body) in bodies.iter().enumerate() {
+        let mut record = template.clone();
+        record["body"] = json!(body);
+        record["messageId"] = json!(format!("m{i}"));
+        records.push(record);
+    }
+    let seen = Seen::default();
+    let app = App::new().state(seen.clone()).on(on_raw);
+    dispatch(&app, &serde_json::to_vec(&event).expect("JSON"))
+        .await
+        .expect("handled");
+    assert_eq!(seen.all(), bodies);
+}

@@ -244,3 +244,57 @@ fn the_check_catches_a_misspelt_error_name_and_an_unknown_function() {
         StateMachineIssue::Invalid(_)
     ));
 }
+
+#[test]
+fn the_check_resolves_every_function_reference_lambda_accepts_in_every_partition() {
+    // Lambda API reference, Invoke: `FunctionName` takes a name, a name with a version or alias,
+    // a partial ARN and a full ARN; Step Functions resources exist in every partition.
+    for (resource, function) in [
+        ("arn:aws:states:::lambda:invoke", "notify:live"),
+        ("arn:aws:states:::lambda:invoke", "notify:7"),
+        (
+            "arn:aws:states:::lambda:invoke",
+            "123456789012:function:notify",
+        ),
+        (
+            "arn:aws-cn:states:::lambda:invoke",
+            "arn:aws-cn:lambda:cn-north-1:123456789012:function:notify:live",
+        ),
+        (
+            "arn:aws-us-gov:states:::lambda:invoke.waitForTaskToken",
+            "notify",
+        ),
+    ] {
+        let definition = DEFINITION
+            .replace("arn:aws:states:::lambda:invoke.waitForTaskToken", resource)
+            .replace("\"notify\"", &format!("\"{function}\""));
+        assert_eq!(
+            app().check_state_machine(&definition),
+            Ok(()),
+            "{resource} {function}"
+        );
+    }
+    // Other partitions are checked too: an unknown function there is reported.
+    let definition = DEFINITION
+        .replace(
+            "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "arn:aws-cn:states:::lambda:invoke",
+        )
+        .replace("\"notify\"", "\"notifier:live\"");
+    assert_eq!(
+        app().check_state_machine(&definition).expect_err("unknown"),
+        vec![StateMachineIssue::UnknownTask {
+            state: "Notify".into(),
+            function: "notifier:live".into()
+        }]
+    );
+    let direct = r#"{"StartAt": "R", "States": {"R": {"Type": "Task",
+        "Resource": "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:rezise", "End": true}}}"#;
+    assert_eq!(
+        app()
+            .check_state_machine(direct)
+            .expect_err("unknown")
+            .len(),
+        1
+    );
+}

@@ -141,3 +141,40 @@ async fn without_a_handler_for_the_route_the_event_is_a_named_error() {
         .expect_err("unhandled");
     assert_eq!(err.error_type(), "Svless.UnhandledEvent");
 }
+
+#[svless::ws(route = "$default")]
+async fn plain(message: WsMessage<String>, State(log): State<Log>) -> String {
+    log.push(format!("text {}", message.body));
+    message.body
+}
+
+#[svless::ws(route = "$default")]
+async fn binary(message: WsMessage<Vec<u8>>, State(log): State<Log>) {
+    log.push(format!("bytes {:?}", message.body));
+}
+
+#[tokio::test]
+async fn a_default_route_takes_plain_text_and_binary_frames() {
+    let mut event: Value =
+        serde_json::from_slice(&fixture("websocket-message.json")).expect("JSON");
+    event["requestContext"]["routeKey"] = json!("$default");
+    event["body"] = json!("hello, plain text");
+    let log = Log::default();
+    let app = App::new().state(log.clone()).on(plain);
+    let out = dispatch(&app, serde_json::to_vec(&event).expect("JSON")).await;
+    assert_eq!(out["statusCode"], 200, "{out}");
+    assert_eq!(out["body"], "hello, plain text");
+    // A frame that is JSON is still the text as sent.
+    event["body"] = json!("\"quoted\"");
+    dispatch(&app, serde_json::to_vec(&event).expect("JSON")).await;
+    assert_eq!(log.all(), ["text hello, plain text", "text \"quoted\""]);
+
+    // A binary frame arrives base64-encoded.
+    event["body"] = json!("AAH/");
+    event["isBase64Encoded"] = json!(true);
+    let log = Log::default();
+    let app = App::new().state(log.clone()).on(binary);
+    let out = dispatch(&app, serde_json::to_vec(&event).expect("JSON")).await;
+    assert_eq!(out["statusCode"], 204, "{out}");
+    assert_eq!(log.all(), ["bytes [0, 1, 255]"]);
+}

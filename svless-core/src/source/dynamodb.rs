@@ -94,7 +94,7 @@ fn decode_image<T: DeserializeOwned>(
             )
         });
     }
-    serde_dynamo::from_item(item)
+    crate::attribute::from_item(item)
         .map_err(|e| format!("the {which} does not decode into the handler's type: {e}"))
 }
 
@@ -114,11 +114,13 @@ impl<T: DeserializeOwned> StreamRecord<T> {
     /// assert_eq!(typed.change, Change::Insert { new: Item { id: "a".into(), n: 3 } });
     /// ```
     pub fn from_event_record(record: EventRecord) -> Result<Self, String> {
+        // As AWS names view types: `NEW_IMAGE`, `KEYS_ONLY`, ...
         let view = record
             .change
             .stream_view_type
             .as_ref()
-            .map(|v| format!("{v:?}"))
+            .and_then(|v| serde_json::to_value(v).ok())
+            .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_else(|| "not stated".into());
         let stream = record.change;
         let expired = record

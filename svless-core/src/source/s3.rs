@@ -205,6 +205,45 @@ impl S3Object {
     }
 }
 
+/// Every event type an S3 notification configuration accepts, without the `s3:` prefix, the
+/// documented wildcards included (Amazon S3 User Guide, "Supported event types for SQS, SNS and
+/// Lambda"). [`S3Filter::event`] takes these; [`App::check`](crate::App::check) refuses others.
+///
+/// ```
+/// use svless_core::source::s3::EVENT_TYPES;
+/// assert!(EVENT_TYPES.contains(&"ObjectRemoved:DeleteMarkerCreated"));
+/// assert!(!EVENT_TYPES.contains(&"ObjectCreated:Putt"));
+/// ```
+pub const EVENT_TYPES: [&str; 27] = [
+    "ObjectCreated:*",
+    "ObjectCreated:Put",
+    "ObjectCreated:Post",
+    "ObjectCreated:Copy",
+    "ObjectCreated:CompleteMultipartUpload",
+    "ObjectRemoved:*",
+    "ObjectRemoved:Delete",
+    "ObjectRemoved:DeleteMarkerCreated",
+    "ObjectRestore:*",
+    "ObjectRestore:Post",
+    "ObjectRestore:Completed",
+    "ObjectRestore:Delete",
+    "ReducedRedundancyLostObject",
+    "Replication:*",
+    "Replication:OperationFailedReplication",
+    "Replication:OperationMissedThreshold",
+    "Replication:OperationReplicatedAfterThreshold",
+    "Replication:OperationNotTracked",
+    "LifecycleExpiration:*",
+    "LifecycleExpiration:Delete",
+    "LifecycleExpiration:DeleteMarkerCreated",
+    "LifecycleTransition",
+    "IntelligentTiering",
+    "ObjectTagging:*",
+    "ObjectTagging:Put",
+    "ObjectTagging:Delete",
+    "ObjectAcl:Put",
+];
+
 /// Which notifications a handler takes: key prefix and suffix (on the decoded key), event kinds.
 ///
 /// ```
@@ -259,6 +298,21 @@ impl S3Filter {
         self.events
             .push(pattern.strip_prefix("s3:").unwrap_or(pattern).to_owned());
         self
+    }
+
+    /// The event types of this filter that S3 does not have (see [`EVENT_TYPES`]): a handler
+    /// filtered on one would never run, so [`App::check`](crate::App::check) refuses them.
+    ///
+    /// ```
+    /// let f = svless_core::source::s3::S3Filter::new().event("ObjectCreated:Putt");
+    /// assert_eq!(f.unknown_events(), ["ObjectCreated:Putt"]);
+    /// ```
+    pub fn unknown_events(&self) -> Vec<&str> {
+        self.events
+            .iter()
+            .map(String::as_str)
+            .filter(|e| !EVENT_TYPES.contains(e))
+            .collect()
     }
 
     /// Whether a decoded key and event pass the filter.

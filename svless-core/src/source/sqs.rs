@@ -46,6 +46,7 @@ pub struct Message<T> {
 /// ```
 /// use svless_core::source::sqs::FromBody;
 /// assert_eq!(String::from_body("plain text").expect("raw text"), "plain text");
+/// assert_eq!(String::from_body("\"quoted\"").expect("raw text"), "\"quoted\"");
 /// assert_eq!(u32::from_body("7").expect("JSON"), 7);
 /// ```
 pub trait FromBody: Sized {
@@ -53,15 +54,20 @@ pub trait FromBody: Sized {
     fn from_body(body: &str) -> Result<Self, String>;
 }
 
-impl<T: DeserializeOwned> FromBody for T {
+impl<T: DeserializeOwned + 'static> FromBody for T {
     fn from_body(body: &str) -> Result<Self, String> {
-        // A plain-text body is a JSON string only if it is quoted; `String` handlers get it raw.
+        let as_text = || {
+            T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(body))
+        };
+        // `String` takes the body exactly as sent, even when it happens to be valid JSON (a
+        // quoted `"text"` keeps its quotes).
+        if std::any::TypeId::of::<T>() == std::any::TypeId::of::<String>() {
+            return as_text().map_err(|e| e.to_string());
+        }
+        // Other types read JSON; a plain-text body can still be a unit enum variant's name.
         match serde_json::from_str(body) {
             Ok(value) => Ok(value),
-            Err(err) => T::deserialize(
-                serde::de::value::StrDeserializer::<serde::de::value::Error>::new(body),
-            )
-            .map_err(|_| {
+            Err(err) => as_text().map_err(|_| {
                 format!("the message body does not decode into the handler's type: {err}")
             }),
         }

@@ -43,7 +43,8 @@ pub const SVLESS_TASK_ERRORS: &[&str] = &[
     "Svless.HandlerError",
 ];
 
-/// A task token, as a state started with `.waitForTaskToken` passes it (`"token.$": "$$.Task.Token"`).
+/// A task token, as a state started with `.waitForTaskToken` passes it in the payload
+/// (`"taskToken.$": "$$.Task.Token"`, the key [`WithToken`] reads).
 ///
 /// ```
 /// use svless_core::source::task::{TaskToken, WithToken};
@@ -225,26 +226,47 @@ fn is_service_error(name: &str) -> bool {
     name.starts_with("States.") || name.starts_with("Lambda.")
 }
 
+/// The part of an ARN after `arn:<partition>:`, for any partition (`aws`, `aws-cn`,
+/// `aws-us-gov`, `aws-iso`, ...).
+fn arn_rest<'a>(arn: &'a str, service: &str) -> Option<&'a str> {
+    let rest = arn.strip_prefix("arn:")?;
+    let (partition, rest) = rest.split_once(':')?;
+    if !partition.starts_with("aws") {
+        return None;
+    }
+    rest.strip_prefix(service)?.strip_prefix(':')
+}
+
 /// The function a Lambda task state invokes, if it is one.
 fn invoked_function(state: &Value) -> Option<String> {
     let resource = state.get("Resource")?.as_str()?;
-    if resource.starts_with("arn:aws:states:::lambda:invoke") {
+    if arn_rest(resource, "states").is_some_and(|r| r.starts_with("::lambda:invoke")) {
         let parameters = state.get("Parameters").or_else(|| state.get("Arguments"))?;
         return parameters
             .get("FunctionName")
             .and_then(Value::as_str)
             .map(str::to_owned);
     }
-    if resource.starts_with("arn:aws:lambda:") {
+    if arn_rest(resource, "lambda").is_some() {
         return Some(resource.to_owned());
     }
     None
 }
 
-/// `arn:aws:lambda:region:account:function:name[:qualifier]` or a plain name: the name.
+/// The function name in any reference Lambda's `Invoke` accepts as `FunctionName`: a name
+/// (`resize`), a name with a qualifier (`resize:live`, `resize:7`, `resize:$LATEST`), a partial
+/// ARN (`123456789012:function:resize`) or a full ARN in any partition, with or without a
+/// qualifier.
 pub(crate) fn function_name(reference: &str) -> &str {
-    match reference.split(':').collect::<Vec<_>>().as_slice() {
+    let parts: Vec<&str> = reference.split(':').collect();
+    match parts.as_slice() {
         ["arn", _, "lambda", _, _, "function", name, ..] => name,
+        [account, "function", name, ..]
+            if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            name
+        }
+        [name, _qualifier] => name,
         _ => reference,
     }
 }
@@ -333,6 +355,18 @@ mod tests {
             "resize"
         );
         assert_eq!(function_name("resize"), "resize");
+        // Lambda API reference, Invoke, `FunctionName`: every form it accepts.
+        for reference in [
+            "resize:live",
+            "resize:7",
+            "resize:$LATEST",
+            "123456789012:function:resize",
+            "123456789012:function:resize:live",
+            "arn:aws-cn:lambda:cn-north-1:123456789012:function:resize",
+            "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:resize:7",
+        ] {
+            assert_eq!(function_name(reference), "resize", "{reference}");
+        }
     }
 }
 

@@ -30,7 +30,9 @@ pub enum WsEventType {
 }
 
 /// A WebSocket event with its body decoded from JSON into `T` (`()` or `Option<T>` for events
-/// that carry none, such as `$connect`).
+/// that carry none, such as `$connect`). `WsMessage<String>` takes the frame's text as sent and
+/// `WsMessage<Vec<u8>>` its bytes — what a `$default` route receives from clients that send
+/// plain text or binary frames.
 ///
 /// ```
 /// use svless_core::source::websocket::WsMessage;
@@ -70,17 +72,35 @@ pub struct WsMessage<T> {
     pub disconnect: Option<(i64, String)>,
 }
 
-fn decode_body<T: DeserializeOwned>(body: Option<&str>) -> Result<T, Error> {
-    match body.filter(|b| !b.is_empty()) {
-        Some(text) => crate::Json::<T>::from_bytes(text.as_bytes()).map(|json| json.0),
-        None => {
-            T::deserialize(serde::de::value::UnitDeserializer::<serde::de::value::Error>::new())
-                .map_err(|_| Error::missing("the message has no body"))
-        }
+/// The frame as the handler's type: `String` (the text as sent) and `Vec<u8>` (the bytes as
+/// sent) take any frame; other types read JSON.
+fn decode_body<T: DeserializeOwned + 'static>(body: Option<&[u8]>) -> Result<T, Error> {
+    use std::any::{Any, TypeId};
+    let raw = body.unwrap_or_default();
+    let take = |value: Box<dyn Any>| {
+        value
+            .downcast::<T>()
+            .map(|v| *v)
+            .map_err(|_| Error::internal("the frame's type changed while it was decoded"))
+    };
+    if TypeId::of::<T>() == TypeId::of::<String>() {
+        let text = std::str::from_utf8(raw)
+            .map_err(|_| Error::bad_request("the message is not UTF-8 text"))?;
+        return take(Box::new(text.to_owned()));
     }
+    if TypeId::of::<T>() == TypeId::of::<Vec<u8>>() {
+        return take(Box::new(raw.to_vec()));
+    }
+    if raw.is_empty() {
+        return T::deserialize(
+            serde::de::value::UnitDeserializer::<serde::de::value::Error>::new(),
+        )
+        .map_err(|_| Error::missing("the message has no body"));
+    }
+    crate::Json::<T>::from_bytes(raw).map(|json| json.0)
 }
 
-impl<T: DeserializeOwned> WsMessage<T> {
+impl<T: DeserializeOwned + 'static> WsMessage<T> {
     /// Decodes an `aws_lambda_events` WebSocket event; a body that does not decode is a 400/422
     /// problem naming the field.
     ///
@@ -104,9 +124,9 @@ impl<T: DeserializeOwned> WsMessage<T> {
         let body = if event.is_base64_encoded {
             let decoded = crate::event::decode_body(event.body, true)
                 .map_err(|e| Error::bad_request(e.to_string()))?;
-            decode_body(std::str::from_utf8(decoded.as_bytes()).ok())?
+            decode_body(Some(decoded.as_bytes()))?
         } else {
-            decode_body(event.body.as_deref())?
+            decode_body(event.body.as_deref().map(str::as_bytes))?
         };
         Ok(WsMessage {
             body,

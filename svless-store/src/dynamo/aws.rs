@@ -51,6 +51,14 @@ where
             | "ThrottlingException"
             | "RequestLimitExceeded",
         ) => Error::Throttled { message },
+        // DynamoDB's answer to an update that grows an item past 400 KB (its size is not told).
+        Some("ValidationException")
+            if message.contains("Item size") && message.contains("exceeded") =>
+        {
+            Error::ItemTooLarge {
+                size: super::MAX_ITEM_BYTES + 1,
+            }
+        }
         Some("ValidationException" | "ResourceNotFoundException" | "ResourceInUseException") => {
             Error::Validation {
                 message: format!("{operation}: {message}"),

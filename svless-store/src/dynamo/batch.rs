@@ -59,7 +59,8 @@ impl Table {
     }
 
     /// Writes many entities: 25 per `BatchWriteItem`, unprocessed items retried with backoff
-    /// until none remain. (Batch writes replace; they take no conditions.)
+    /// until none remain. (Batch writes replace; they take no conditions.) Two entities with one
+    /// key are refused ([`Error::Validation`]), as DynamoDB refuses them in one request.
     pub async fn batch_put<E: Entity>(&self, entities: &[E]) -> Result<()> {
         let writes = entities
             .iter()
@@ -69,6 +70,7 @@ impl Table {
     }
 
     /// Deletes many items: 25 per `BatchWriteItem`, unprocessed ones retried until none remain.
+    /// A key named twice is refused ([`Error::Validation`]).
     pub async fn batch_delete(&self, keys: &[ItemKey]) -> Result<()> {
         let writes = keys
             .iter()
@@ -78,6 +80,22 @@ impl Table {
     }
 
     async fn batch_write(&self, writes: Vec<Write>) -> Result<()> {
+        // DynamoDB refuses a `BatchWriteItem` that names one key twice; svless refuses the whole
+        // call, so the outcome does not depend on how the writes fall into requests.
+        let mut seen = std::collections::HashSet::new();
+        for write in &writes {
+            let (Write::Put(item) | Write::Delete(item)) = write;
+            let key = self.key_of(item);
+            if !seen.insert(key.clone()) {
+                return Err(Error::Validation {
+                    message: format!(
+                        "Provided list of item keys contains duplicates: the key ({}, {}) is written twice in one batch",
+                        key.0,
+                        key.1.unwrap_or_default()
+                    ),
+                });
+            }
+        }
         for chunk in writes.chunks(BATCH_WRITE_MAX) {
             until_processed(chunk.to_vec(), "writes", |pending| async move {
                 Ok((Vec::new(), self.batch_write_once(pending).await?))

@@ -123,33 +123,76 @@ impl Partition {
 }
 
 /// A value that can be part of a key. Keys are strings compared byte by byte, so each kind of
-/// value is written to sort as its values do: unsigned integers zero-padded to a fixed width,
-/// times as RFC 3339 UTC with milliseconds.
+/// value is written to sort as its values do, and so that two different values never write the
+/// same key:
+///
+/// - text escapes `%` as `%25` and `#` (the separator of key templates) as `%23`, so
+///   `("1#ITEM#2", "3")` and `("1", "2#ITEM#3")` make different keys;
+/// - unsigned integers are zero-padded to a fixed width (`42u32` → `0000000042`);
+/// - signed integers are offset by half their range and zero-padded (`i32::MIN` → `0000000000`,
+///   `-1i32` → `2147483647`, `0i32` → `2147483648`), so negative values sort before positive ones;
+/// - times are RFC 3339 UTC with milliseconds;
+/// - `Option<T>` writes `T`, and a `None` makes the key absent: an entity whose secondary index
+///   key has a `None` part is not in that index (a sparse index).
+///
+/// Decimals have no order-preserving text form here: key on an integer in the smallest unit
+/// (cents as `i64`). A foreign type becomes a key part through a newtype of your own:
 ///
 /// ```
 /// use svless_store::dynamo::KeyPart;
+///
+/// /// A SKU from another crate's type, written as its code.
+/// struct Sku(String);
+/// impl KeyPart for Sku {
+///     fn write_key(&self, key: &mut String) {
+///         self.0.to_uppercase().write_key(key);
+///     }
+/// }
+///
 /// let mut key = String::new();
 /// 42u32.write_key(&mut key);
 /// assert_eq!(key, "0000000042");
+/// let mut key = String::new();
+/// "a#b".to_string().write_key(&mut key);
+/// assert_eq!(key, "a%23b");
+/// let mut key = String::new();
+/// (-1i32).write_key(&mut key);
+/// assert_eq!(key, "2147483647");
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of a DynamoDB key",
-    note = "use a `String`, an unsigned integer, a `chrono::DateTime<Utc>`, or implement `svless::store::dynamo::KeyPart` for it (keys compare as strings: write values so they sort as they should)"
+    note = "use a `String`, an integer, a `chrono::DateTime<Utc>` (`svless::store::dynamo::DateTime`), an `Option` of one, or a newtype of your own that implements `svless::store::dynamo::KeyPart` (keys compare as strings: write values so they sort as they should)"
 )]
 pub trait KeyPart {
     /// Appends the value to `key`.
     fn write_key(&self, key: &mut String);
+
+    /// Whether the value is absent (`None`): the key it is part of is then not written, and the
+    /// entity is left out of that secondary index.
+    fn is_absent(&self) -> bool {
+        false
+    }
+}
+
+fn write_escaped(text: &str, key: &mut String) {
+    for c in text.chars() {
+        match c {
+            '%' => key.push_str("%25"),
+            '#' => key.push_str("%23"),
+            other => key.push(other),
+        }
+    }
 }
 
 impl KeyPart for String {
     fn write_key(&self, key: &mut String) {
-        key.push_str(self);
+        write_escaped(self, key);
     }
 }
 
 impl KeyPart for &str {
     fn write_key(&self, key: &mut String) {
-        key.push_str(self);
+        write_escaped(self, key);
     }
 }
 
@@ -163,7 +206,21 @@ macro_rules! padded {
     )*};
 }
 
-padded!(u8 => 3, u16 => 5, u32 => 10, u64 => 20, usize => 20);
+padded!(u8 => 3, u16 => 5, u32 => 10, u64 => 20, usize => 20, u128 => 39);
+
+macro_rules! offset {
+    ($($ty:ty => $unsigned:ty, $width:literal),*) => {$(
+        impl KeyPart for $ty {
+            fn write_key(&self, key: &mut String) {
+                // Two's complement with the sign bit flipped: order-preserving and unsigned.
+                let shifted = (*self as $unsigned) ^ (1 << (<$unsigned>::BITS - 1));
+                key.push_str(&format!("{:0width$}", shifted, width = $width));
+            }
+        }
+    )*};
+}
+
+offset!(i8 => u8, 3, i16 => u16, 5, i32 => u32, 10, i64 => u64, 20, isize => usize, 20, i128 => u128, 39);
 
 impl KeyPart for DateTime<Utc> {
     fn write_key(&self, key: &mut String) {
@@ -171,8 +228,24 @@ impl KeyPart for DateTime<Utc> {
     }
 }
 
+impl<T: KeyPart> KeyPart for Option<T> {
+    fn write_key(&self, key: &mut String) {
+        if let Some(value) = self {
+            value.write_key(key);
+        }
+    }
+
+    fn is_absent(&self) -> bool {
+        self.as_ref().is_none_or(KeyPart::is_absent)
+    }
+}
+
 impl<T: KeyPart> KeyPart for &T {
     fn write_key(&self, key: &mut String) {
         (*self).write_key(key);
+    }
+
+    fn is_absent(&self) -> bool {
+        (*self).is_absent()
     }
 }

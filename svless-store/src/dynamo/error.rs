@@ -36,7 +36,9 @@ pub enum Error {
         /// DynamoDB's message.
         message: String,
     },
-    /// The item is over DynamoDB's 400 KB limit (checked before it is sent).
+    /// The item is over DynamoDB's 400 KB limit: checked before a write is sent, with its size;
+    /// an update that grows an item past it on DynamoDB is refused there without a size, reported
+    /// as 409,601.
     #[error("the item is {size} bytes, over DynamoDB's limit of 409,600")]
     ItemTooLarge {
         /// Its size, as DynamoDB counts it.
@@ -56,9 +58,9 @@ pub enum Error {
     Decode {
         /// The Rust type.
         type_name: &'static str,
-        /// serde_dynamo's error.
+        /// What did not decode, with the attribute's path.
         #[source]
-        source: serde_dynamo::Error,
+        source: svless_core::attribute::DecodeError,
     },
     /// DynamoDB failed.
     #[error("DynamoDB failed in {operation}")]

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use serde_dynamo::{AttributeValue, Item};
+use svless_core::attribute::Number;
 
 use super::{Error, Result};
 
@@ -20,7 +21,7 @@ use super::{Error, Result};
 /// assert_eq!(v, serde_dynamo::AttributeValue::N("42".into()));
 /// ```
 pub fn value<T: Serialize + ?Sized>(value: &T) -> Result<AttributeValue> {
-    serde_dynamo::to_attribute_value(value).map_err(|e| Error::Validation {
+    svless_core::attribute::to_attribute_value(value).map_err(|e| Error::Validation {
         message: format!("the value does not serialize to an attribute: {e}"),
     })
 }
@@ -131,7 +132,9 @@ impl Condition {
             Condition::Exists(a) => get(a).is_some(),
             Condition::NotExists(a) => get(a).is_none(),
             Condition::Compare(a, op, v) => match get(a) {
-                None => false,
+                // A missing attribute is not equal to anything: `<>` holds, every other
+                // comparison does not.
+                None => *op == Comparison::Ne,
                 Some(current) => match (op, compare(current, v)) {
                     (Comparison::Eq, Some(Ordering::Equal)) => true,
                     (Comparison::Eq, _) => current == v,
@@ -176,8 +179,8 @@ impl Condition {
 fn compare(a: &AttributeValue, b: &AttributeValue) -> Option<Ordering> {
     match (a, b) {
         (AttributeValue::N(x), AttributeValue::N(y)) => {
-            let (x, y) = (x.parse::<f64>().ok()?, y.parse::<f64>().ok()?);
-            x.partial_cmp(&y)
+            let (x, y) = (x.parse::<Number>().ok()?, y.parse::<Number>().ok()?);
+            Some(x.cmp(&y))
         }
         (AttributeValue::S(x), AttributeValue::S(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
         (AttributeValue::B(x), AttributeValue::B(y)) => Some(x.cmp(y)),
@@ -269,6 +272,17 @@ impl Update {
                 message: format!("`{attribute}`: a set cannot be empty"),
             });
         }
+        if let Some(duplicate) = strings
+            .iter()
+            .enumerate()
+            .find_map(|(i, s)| strings[..i].contains(s).then_some(s))
+        {
+            return Err(Error::Validation {
+                message: format!(
+                    "`{attribute}`: the input collection contains duplicates (`{duplicate}`); a set holds each value once"
+                ),
+            });
+        }
         let set = strings.iter().map(|s| (*s).to_owned()).collect();
         self.actions
             .push(Action::Add(attribute.to_owned(), AttributeValue::Ss(set)));
@@ -291,6 +305,27 @@ impl Update {
     /// Whether the update changes nothing.
     pub fn is_empty(&self) -> bool {
         self.actions.is_empty()
+    }
+
+    /// Refuses an update whose actions name one attribute twice (a `SET` and a `REMOVE` of the
+    /// same path), as DynamoDB does: "Two document paths overlap with each other".
+    pub(crate) fn check_paths(&self) -> Result<()> {
+        let name = |a: &Action| match a {
+            Action::Set(n, _) | Action::Remove(n) | Action::Add(n, _) | Action::Append(n, _) => {
+                n.clone()
+            }
+        };
+        let names: Vec<String> = self.actions.iter().map(name).collect();
+        for (i, n) in names.iter().enumerate() {
+            if names[..i].contains(n) {
+                return Err(Error::Validation {
+                    message: format!(
+                        "Invalid UpdateExpression: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [{n}], path two: [{n}]"
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn touches(&self, attribute: &str) -> bool {
@@ -383,18 +418,19 @@ impl Update {
     }
 }
 
+/// DynamoDB's exact decimal addition (38 significant digits; beyond them the update fails).
 fn add_numbers(x: &str, y: &str) -> Result<String> {
-    let invalid = || Error::Validation {
-        message: "a number attribute that is not a number".into(),
+    let number = |text: &str| {
+        text.parse::<Number>().map_err(|e| Error::Validation {
+            message: e.to_string(),
+        })
     };
-    match (x.parse::<i128>(), y.parse::<i128>()) {
-        (Ok(a), Ok(b)) => Ok((a + b).to_string()),
-        _ => {
-            let a: f64 = x.parse().map_err(|_| invalid())?;
-            let b: f64 = y.parse().map_err(|_| invalid())?;
-            Ok((a + b).to_string())
-        }
-    }
+    number(x)?
+        .checked_add(&number(y)?)
+        .map(|sum| sum.to_string())
+        .map_err(|e| Error::Validation {
+            message: format!("Number overflow: {e}"),
+        })
 }
 
 fn union(x: &[String], y: &[String]) -> Vec<String> {

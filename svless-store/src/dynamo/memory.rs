@@ -451,6 +451,15 @@ impl MemoryDb {
         let held = self.held_back(writes.len());
         let (writes, unprocessed) = writes.split_at(writes.len() - held);
         self.with_table(&def.name, |t| {
+            let mut seen = std::collections::HashSet::new();
+            for write in writes {
+                let (Write::Put(item) | Write::Delete(item)) = write;
+                if !seen.insert(Self::keys_of(&t.def, item)?) {
+                    return Err(Error::Validation {
+                        message: "Provided list of item keys contains duplicates".into(),
+                    });
+                }
+            }
             for write in writes {
                 match write {
                     Write::Put(item) => {
@@ -653,28 +662,35 @@ impl MemoryDb {
         let total = rows.len();
         for (evaluated, (isk, _, _, item)) in rows.into_iter().enumerate() {
             read += item_size(item);
+            // A query of a global index sees the index's items: what its projection holds,
+            // never the base table's other attributes (filters and projection expressions
+            // included). A local index fetches other attributes from the table when a filter or
+            // a projection expression names them; its default answer is what it projects.
+            let projected = match projection {
+                None | Some((_, Projection::All)) => item.clone(),
+                Some((index, Projection::KeysOnly)) => {
+                    project(item, &t.def, index.pk.as_str(), index.sk.as_deref(), &[])
+                }
+                Some((index, Projection::Include(extra))) => {
+                    project(item, &t.def, index.pk.as_str(), index.sk.as_deref(), extra)
+                }
+            };
+            let global = projection.is_some_and(|(index, _)| index.kind == IndexKind::Global);
+            let view = if global { &projected } else { item };
             let keep =
                 spec.type_filter.as_ref().is_none_or(|(attr, value)| {
                     string(item, attr).as_deref() == Some(value.as_str())
-                }) && spec.filter.as_ref().is_none_or(|f| f.holds(Some(item)));
+                }) && spec.filter.as_ref().is_none_or(|f| f.holds(Some(view)));
             if keep && let Some(attributes) = &spec.projection {
                 let mut out = Item::from(HashMap::<String, AttributeValue>::new());
                 for attr in attributes {
-                    if let Some(value) = item.get(attr) {
+                    if let Some(value) = view.get(attr) {
                         out.insert(attr.clone(), value.clone());
                     }
                 }
                 items.push(out);
             } else if keep {
-                items.push(match projection {
-                    None | Some((_, Projection::All)) => item.clone(),
-                    Some((index, Projection::KeysOnly)) => {
-                        project(item, &t.def, index.pk.as_str(), index.sk.as_deref(), &[])
-                    }
-                    Some((index, Projection::Include(extra))) => {
-                        project(item, &t.def, index.pk.as_str(), index.sk.as_deref(), extra)
-                    }
-                });
+                items.push(projected);
             }
             let limit_reached = spec.limit.is_some_and(|l| evaluated + 1 >= l as usize);
             if (limit_reached || read >= PAGE_BYTES)

@@ -50,11 +50,17 @@ use futures_util::Stream;
 use serde_dynamo::{AttributeValue, Item};
 
 pub use batch::{BATCH_GET_MAX, BATCH_WRITE_MAX};
+/// The time type of key parts and entity fields (`chrono`), re-exported so entities need no
+/// direct dependency on it.
+pub use chrono::{DateTime, Utc};
 pub use entity::{Entity, IndexKey, ItemKey, KeyPart, Partition};
 pub use error::{CancelReason, Error};
 pub use expr::{Comparison, Condition, Update, value};
 pub use memory::{Faults, MemoryDb};
 pub use stream::{ChangeKind, StreamChange, StreamChanges, deliver_stream, stream_payload};
+/// DynamoDB's exact number, for entity fields that must not round (see
+/// [`svless_core::attribute::Number`]).
+pub use svless_core::attribute::Number;
 pub use table::{IndexDef, IndexKind, Projection, StreamView, TableDef};
 pub use transaction::{TRANSACTION_MAX, Transaction};
 
@@ -220,6 +226,36 @@ impl Collection {
     }
 }
 
+/// The longest partition key value DynamoDB stores, in bytes (table and index keys).
+pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
+/// The longest sort key value DynamoDB stores, in bytes (table and index keys).
+pub const MAX_SORT_KEY_BYTES: usize = 1024;
+
+/// Refuses a key value DynamoDB refuses: empty, or longer than its limit.
+fn check_key_value(attribute: &str, value: &str, sort: bool) -> Result<()> {
+    if value.is_empty() {
+        return Err(Error::Validation {
+            message: format!(
+                "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: {attribute}"
+            ),
+        });
+    }
+    let (limit, what) = if sort {
+        (MAX_SORT_KEY_BYTES, "sort")
+    } else {
+        (MAX_PARTITION_KEY_BYTES, "partition")
+    };
+    if value.len() > limit {
+        return Err(Error::Validation {
+            message: format!(
+                "One or more parameter values were invalid: Size of {what} key `{attribute}` is {} bytes, above the limit of {limit} bytes",
+                value.len()
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn type_of<'i>(item: &'i Item, attribute: &str) -> Option<&'i str> {
     match item.get(attribute) {
         Some(AttributeValue::S(s)) => Some(s),
@@ -228,7 +264,7 @@ fn type_of<'i>(item: &'i Item, attribute: &str) -> Option<&'i str> {
 }
 
 fn decode<E: serde::de::DeserializeOwned>(item: Item) -> Result<E> {
-    serde_dynamo::from_item(item).map_err(|source| Error::Decode {
+    svless_core::attribute::from_item(item).map_err(|source| Error::Decode {
         type_name: std::any::type_name::<E>(),
         source,
     })
@@ -417,8 +453,10 @@ impl Table {
 
     /// Writes a primary key's attributes into `item`, checking its shape against the table's.
     fn insert_key(&self, item: &mut Item, key: ItemKey) -> Result<()> {
+        check_key_value(&self.def.pk, &key.pk, false)?;
         match (&self.def.sk, key.sk) {
             (Some(attr), Some(sk)) => {
+                check_key_value(attr, &sk, true)?;
                 item.insert(attr.clone(), AttributeValue::S(sk));
             }
             (None, None) => {}
@@ -438,18 +476,26 @@ impl Table {
     }
 
     /// The item an entity is stored as: its attributes, keys and type.
+    ///
+    /// A field stored under the name of a key or type attribute with another value than the
+    /// key would be overwritten (and read back changed): it is refused with
+    /// [`Error::Validation`]. A field that *is* a key (a local index keyed on an attribute of the
+    /// entity) is fine as long as the key template writes it unchanged.
     pub fn encode<E: Entity>(&self, entity: &E) -> Result<Item> {
-        let mut item: Item = serde_dynamo::to_item(entity).map_err(|e| Error::Validation {
-            message: format!("the entity does not serialize to an item: {e}"),
-        })?;
-        self.insert_key(&mut item, entity.primary_key())?;
+        let mut item: Item =
+            svless_core::attribute::to_item(entity).map_err(|e| Error::Validation {
+                message: format!("the entity does not serialize to an item: {e}"),
+            })?;
+        let fields = item.clone();
+        let mut keys = Item::from(HashMap::<String, AttributeValue>::new());
+        self.insert_key(&mut keys, entity.primary_key())?;
         for key in entity.index_keys() {
             let index = self.def.index(key.index).ok_or_else(|| Error::Validation {
                 message: format!("the table defines no index `{}`", key.index),
             })?;
             if index.kind == IndexKind::Local && index.pk == self.def.pk {
                 // A local index shares the table's partition key: the entity must not move it.
-                if item.get(&index.pk) != Some(&AttributeValue::S(key.pk.clone())) {
+                if keys.get(&index.pk) != Some(&AttributeValue::S(key.pk.clone())) {
                     return Err(Error::Validation {
                         message: format!(
                             "the local index `{}` shares the table's partition key: its `pk` template must render the same value",
@@ -458,15 +504,30 @@ impl Table {
                     });
                 }
             }
-            item.insert(index.pk.clone(), AttributeValue::S(key.pk));
+            check_key_value(&index.pk, &key.pk, false)?;
+            keys.insert(index.pk.clone(), AttributeValue::S(key.pk));
             if let (Some(attr), Some(sk)) = (&index.sk, key.sk) {
-                item.insert(attr.clone(), AttributeValue::S(sk));
+                check_key_value(attr, &sk, true)?;
+                keys.insert(attr.clone(), AttributeValue::S(sk));
             }
         }
-        item.insert(
+        keys.insert(
             self.def.type_attribute.clone(),
             AttributeValue::S(E::TYPE.to_owned()),
         );
+        for (attribute, value) in keys.iter() {
+            if let Some(field) = fields.get(attribute)
+                && field != value
+            {
+                return Err(Error::Validation {
+                    message: format!(
+                        "`{}` has a field stored as `{attribute}`, the attribute that holds a key or the type of its item: the write would replace it. Rename the field (or `#[serde(rename = \"...\")]` it)",
+                        std::any::type_name::<E>()
+                    ),
+                });
+            }
+        }
+        item.extend(keys.into_inner());
         let size = item_size(&item);
         if size > MAX_ITEM_BYTES {
             return Err(Error::ItemTooLarge { size });
@@ -576,6 +637,7 @@ impl Table {
                 message: "an update that changes nothing".into(),
             });
         }
+        update.check_paths()?;
         let keys = std::iter::once(self.def.pk.as_str()).chain(self.def.sk.as_deref());
         for attr in keys {
             if update.touches(attr) {
@@ -605,12 +667,17 @@ impl Table {
     }
 
     /// Writes a versioned entity if nobody wrote it since it was read: the stored version must
-    /// be the entity's (or, for version 0, no item may exist); the write stores version + 1
-    /// and updates the entity's version. A conflict is [`Error::ConditionFailed`].
+    /// be the entity's (for version 0: no item, or an item stored at version 0 by
+    /// [`insert`](Table::insert) or [`put`](Table::put)); the write stores version + 1 and updates
+    /// the entity's version. A conflict is [`Error::ConditionFailed`].
     pub async fn save<E: Versioned>(&self, entity: &mut E) -> Result<()> {
         let expected = entity.version();
         let condition = if expected == 0 {
-            Condition::not_exists(&self.def.pk)
+            // Version 0: never saved — no item yet, or one written by `insert`/`put` at 0.
+            Condition::not_exists(&self.def.pk).or(Condition::eq(
+                E::VERSION_ATTRIBUTE,
+                AttributeValue::N("0".into()),
+            ))
         } else {
             Condition::eq(
                 E::VERSION_ATTRIBUTE,

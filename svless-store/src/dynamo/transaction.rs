@@ -84,6 +84,7 @@ impl Transaction<'_> {
         update: Update,
         condition: Option<Condition>,
     ) -> Result<Self> {
+        update.check_paths()?;
         let key = self.table.key_item(key)?;
         let exists = Condition::exists(&self.table.def.pk);
         let condition = Some(match condition {
