@@ -18,8 +18,8 @@ use tokio::sync::{Mutex, mpsc};
 use super::notify::{Change, Changes};
 use super::types::{VersionCursor, hex_text, invalid_cursor};
 use super::{
-    ByteStream, ContentRange, CopyOptions, DeleteOutput, Error, GetOptions, GetOutput, Key,
-    LifecycleRule, ListPage, ListRequest, ObjectMeta, ObjectSummary, PolicyDocument, PutBody,
+    ByteRange, ByteStream, ContentRange, CopyOptions, DeleteOutput, Error, GetOptions, GetOutput,
+    Key, LifecycleRule, ListPage, ListRequest, ObjectMeta, ObjectSummary, PolicyDocument, PutBody,
     PutOptions, PutOutput, Result, StorageClass, VersionSummary, Versioning, VersionsPage,
     VersionsRequest,
 };
@@ -463,7 +463,7 @@ impl Engine {
                     .unwrap_or_else(|| "application/octet-stream".to_owned()),
             ),
             cache_control: options.cache_control,
-            metadata: options.metadata,
+            metadata: trimmed(options.metadata),
             storage_class: options.storage_class.unwrap_or_default(),
             file: None,
             data: written.data.clone(),
@@ -656,7 +656,11 @@ impl Engine {
                 storage_class: meta.storage_class.to_string(),
             });
         }
-        let (range, start, len) = match options.range {
+        // S3 ignores a range it cannot parse (`bytes=7-3`) and sends the whole object.
+        let requested = options
+            .range
+            .filter(|r| !matches!(r, ByteRange::Bounded(start, end) if start > end));
+        let (range, start, len) = match requested {
             None => (None, 0, meta.size),
             Some(range) => {
                 let (start, end) = range
@@ -774,6 +778,18 @@ impl Engine {
                 storage_class: source.storage_class.to_string(),
             });
         }
+        // S3 refuses a copy onto itself that changes nothing (400 InvalidRequest).
+        if from == to
+            && options.source_version_id.is_none()
+            && options.content_type.is_none()
+            && options.storage_class.is_none()
+        {
+            return Err(Error::Validation {
+                message: format!(
+                    "This copy request is illegal because it is trying to copy `{from}` to itself without changing the object's metadata or storage class"
+                ),
+            });
+        }
         // A copy is written in one piece: its ETag is the MD5 of the body.
         let mut hasher = Hasher::new(usize::MAX);
         let (data, temp) = match blob {
@@ -812,9 +828,11 @@ impl Engine {
             }
         };
         let (etag, _) = hasher.finish();
-        let (content_type, metadata) = match options.content_type {
-            Some(content_type) => (Some(content_type), options.metadata),
-            None => (source.content_type, source.metadata),
+        // Replacing metadata (S3's `MetadataDirective: REPLACE`) replaces all of it: what the
+        // copy does not set, such as `Cache-Control`, is gone.
+        let (content_type, cache_control, metadata) = match options.content_type {
+            Some(content_type) => (Some(content_type), None, trimmed(options.metadata)),
+            None => (source.content_type, source.cache_control, source.metadata),
         };
         let version = Version {
             id: String::new(),
@@ -823,7 +841,7 @@ impl Engine {
             etag,
             modified: now_millis(),
             content_type,
-            cache_control: source.cache_control,
+            cache_control,
             metadata,
             storage_class: options.storage_class.unwrap_or_default(),
             file: None,
@@ -1204,6 +1222,15 @@ impl Cursor {
             _ => Err(invalid_cursor()),
         }
     }
+}
+
+/// User metadata as S3 keeps it: values travel as HTTP headers, whose leading and trailing
+/// white space is not part of the value.
+fn trimmed(metadata: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    metadata
+        .into_iter()
+        .map(|(name, value)| (name, value.trim().to_owned()))
+        .collect()
 }
 
 #[cfg(test)]

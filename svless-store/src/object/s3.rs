@@ -384,7 +384,9 @@ where
             Error::NotFound { key }
         }
         (Some("PreconditionFailed"), _) | (_, Some(412)) => Error::PreconditionFailed { key },
-        (Some("InvalidObjectState"), _) => Error::Archived {
+        // GetObject of an archived object answers `InvalidObjectState`, CopyObject of one
+        // `ObjectNotInActiveTierError` (403): both are archived objects, not denials.
+        (Some("InvalidObjectState" | "ObjectNotInActiveTierError"), _) => Error::Archived {
             key,
             storage_class: "an archive storage class".into(),
         },
@@ -728,6 +730,7 @@ impl ObjectStore for S3Store {
                     (Some(cursor.key), Some(cursor.version_id))
                 }
             };
+            let order = VersionOrder::default();
             let out = self
                 .client
                 .list_object_versions()
@@ -736,6 +739,8 @@ impl ObjectStore for S3Store {
                 .max_keys(i32::from(request.page_size.clamp(1, 1000)))
                 .set_key_marker(key_marker)
                 .set_version_id_marker(version_marker)
+                .customize()
+                .interceptor(order.clone())
                 .send()
                 .await
                 .map_err(|e| map_err("ListObjectVersions", "", e))?;
@@ -761,13 +766,9 @@ impl ObjectStore for S3Store {
                     last_modified: time(m.last_modified()),
                 }))
                 .collect();
-            // S3 interleaves the two lists by key, newest first; the SDK hands them apart.
-            versions.sort_by(|a, b| {
-                a.key
-                    .cmp(&b.key)
-                    .then(b.is_latest.cmp(&a.is_latest))
-                    .then(b.last_modified.cmp(&a.last_modified))
-            });
+            // S3 interleaves versions and delete markers by key, newest first; the SDK hands
+            // them in two lists, and times have a resolution of one second.
+            order_versions(&mut versions, &order.positions());
             let next = if out.is_truncated() == Some(true) {
                 match (out.next_key_marker(), out.next_version_id_marker()) {
                     (Some(key), Some(version)) => Some(
@@ -962,5 +963,193 @@ impl ObjectStore for S3Store {
                 .map_err(|e| map_err("PutObject", key.as_str(), e))?;
             Ok(Self::presigned(request))
         })
+    }
+}
+
+/// The order in which a `ListObjectVersions` response lists its `Version` and `DeleteMarker`
+/// elements, read from the response body by an interceptor: the SDK parses them into two lists,
+/// and their times (one-second resolution) cannot restore the order of a version and a delete
+/// marker written in the same second.
+#[derive(Debug, Clone, Default)]
+struct VersionOrder(std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>);
+
+impl VersionOrder {
+    /// `(key, version id)` of each element, in the response's order.
+    fn positions(&self) -> Vec<(String, String)> {
+        self.0
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+}
+
+impl aws_sdk_s3::config::Intercept for VersionOrder {
+    fn name(&self) -> &'static str {
+        "svless::VersionOrder"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &aws_sdk_s3::config::interceptors::AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &aws_sdk_s3::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> std::result::Result<(), aws_sdk_s3::error::BoxError> {
+        if let Some(body) = context.response().body().bytes() {
+            let positions = element_order(&String::from_utf8_lossy(body));
+            *self.0.lock().unwrap_or_else(|p| p.into_inner()) = positions;
+        }
+        Ok(())
+    }
+}
+
+/// `(key, version id)` of each `<Version>` and `<DeleteMarker>` of a `ListVersionsResult`, in
+/// document order, with the keys' XML escapes undone.
+fn element_order(xml: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = xml;
+    loop {
+        let version = rest.find("<Version>");
+        let marker = rest.find("<DeleteMarker>");
+        let (start, close) = match (version, marker) {
+            (Some(v), Some(m)) if v < m => (v, "</Version>"),
+            (Some(v), None) => (v, "</Version>"),
+            (_, Some(m)) => (m, "</DeleteMarker>"),
+            (None, None) => break,
+        };
+        let Some(end) = rest[start..].find(close) else {
+            break;
+        };
+        let element = &rest[start..start + end];
+        let field = |name: &str| {
+            let open = format!("<{name}>");
+            let start = element.find(&open)? + open.len();
+            let end = element[start..].find(&format!("</{name}>"))?;
+            Some(unescape_xml(&element[start..start + end]))
+        };
+        if let (Some(key), Some(version_id)) = (field("Key"), field("VersionId")) {
+            out.push((key, version_id));
+        }
+        rest = &rest[start + end + close.len()..];
+    }
+    out
+}
+
+fn unescape_xml(text: &str) -> String {
+    if !text.contains('&') {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let Some(end) = rest.find(';') else { break };
+        let entity = &rest[1..end];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Puts versions in S3's order: by key, the latest first, then newest first; versions of one
+/// second keep the order of the response (S3's own), where it could be read.
+fn order_versions(versions: &mut [VersionSummary], positions: &[(String, String)]) {
+    let position = |v: &VersionSummary| {
+        positions
+            .iter()
+            .position(|(key, id)| *key == v.key && *id == v.version_id)
+            .unwrap_or(usize::MAX)
+    };
+    versions.sort_by(|a, b| {
+        a.key
+            .cmp(&b.key)
+            .then(b.is_latest.cmp(&a.is_latest))
+            .then(b.last_modified.cmp(&a.last_modified))
+            .then(position(a).cmp(&position(b)))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `ListObjectVersions` response as S3 sends it (Amazon S3 API Reference,
+    /// ListObjectVersions, "Sample Response"): versions and delete markers interleaved, newest
+    /// first, here three writes of one key within one second.
+    const RESPONSE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Name>bucket</Name><Prefix>my</Prefix><KeyMarker></KeyMarker><VersionIdMarker></VersionIdMarker>
+  <MaxKeys>5</MaxKeys><IsTruncated>false</IsTruncated>
+  <Version><Key>a&amp;b.txt</Key><VersionId>v3</VersionId><IsLatest>true</IsLatest>
+    <LastModified>2009-10-12T17:50:30.000Z</LastModified><ETag>&quot;fba9dede5f27731c9771645a39863328&quot;</ETag>
+    <Size>434234</Size><StorageClass>STANDARD</StorageClass></Version>
+  <DeleteMarker><Key>a&amp;b.txt</Key><VersionId>m2</VersionId><IsLatest>false</IsLatest>
+    <LastModified>2009-10-12T17:50:30.000Z</LastModified></DeleteMarker>
+  <Version><Key>a&amp;b.txt</Key><VersionId>v1</VersionId><IsLatest>false</IsLatest>
+    <LastModified>2009-10-12T17:50:30.000Z</LastModified><ETag>&quot;9b2cf535f27731c974343645a3985328&quot;</ETag>
+    <Size>166</Size><StorageClass>STANDARD</StorageClass></Version>
+</ListVersionsResult>"#;
+
+    fn summary(id: &str, marker: bool, latest: bool) -> VersionSummary {
+        VersionSummary {
+            key: "a&b.txt".into(),
+            version_id: id.into(),
+            is_latest: latest,
+            delete_marker: marker,
+            size: 0,
+            etag: String::new(),
+            last_modified: std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_255_369_830),
+        }
+    }
+
+    #[test]
+    fn versions_and_markers_of_one_second_keep_s3s_order() {
+        let positions = element_order(RESPONSE);
+        assert_eq!(
+            positions,
+            [
+                ("a&b.txt".to_owned(), "v3".to_owned()),
+                ("a&b.txt".to_owned(), "m2".to_owned()),
+                ("a&b.txt".to_owned(), "v1".to_owned())
+            ]
+        );
+        // As the SDK hands them: versions, then markers.
+        let mut versions = vec![
+            summary("v3", false, true),
+            summary("v1", false, false),
+            summary("m2", true, false),
+        ];
+        order_versions(&mut versions, &positions);
+        let ids: Vec<&str> = versions.iter().map(|v| v.version_id.as_str()).collect();
+        assert_eq!(ids, ["v3", "m2", "v1"]);
+    }
+
+    #[test]
+    fn xml_escapes_are_undone() {
+        assert_eq!(
+            unescape_xml("a&amp;b&#x41;&#66;&lt;&bogus;"),
+            "a&bAB<&bogus;"
+        );
     }
 }

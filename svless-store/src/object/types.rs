@@ -169,7 +169,8 @@ pub struct PutOutput {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ByteRange {
-    /// Bytes `start..=end` (clipped to the object's end).
+    /// Bytes `start..=end` (clipped to the object's end). With `start > end` the range is not
+    /// one S3 can parse, and S3 answers with the whole object, as every backend does.
     Bounded(u64, u64),
     /// From `start` to the end.
     From(u64),
