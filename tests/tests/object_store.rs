@@ -612,6 +612,14 @@ async fn ranges_and_metadata_as_http_carries_them(b: Backend) {
         meta.metadata.get("note").map(String::as_str),
         Some("padded value")
     );
+    // A suffix of an empty object is the whole, empty object (RFC 9110 §14.1.1).
+    let empty = key("http/empty.txt");
+    store.put_bytes(&empty, "").await.unwrap();
+    let out = store
+        .get(&empty, GetOptions::new().range(ByteRange::Suffix(5)))
+        .await
+        .unwrap();
+    assert_eq!((out.range, out.meta.size), (None, 0));
 }
 
 async fn listings(b: Backend) {

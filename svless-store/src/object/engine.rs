@@ -656,10 +656,14 @@ impl Engine {
                 storage_class: meta.storage_class.to_string(),
             });
         }
-        // S3 ignores a range it cannot parse (`bytes=7-3`) and sends the whole object.
-        let requested = options
-            .range
-            .filter(|r| !matches!(r, ByteRange::Bounded(start, end) if start > end));
+        // S3 ignores a range it cannot parse (`bytes=7-3`) and sends the whole object; a suffix
+        // of an empty object is the whole (empty) object (RFC 9110 §14.1.1: the one range an
+        // empty representation satisfies).
+        let requested = options.range.filter(|r| match *r {
+            ByteRange::Bounded(start, end) => start <= end,
+            ByteRange::Suffix(n) => !(n > 0 && meta.size == 0),
+            ByteRange::From(_) => true,
+        });
         let (range, start, len) = match requested {
             None => (None, 0, meta.size),
             Some(range) => {
