@@ -54,6 +54,8 @@ pub enum AuthorizerRequest {
     },
 }
 
+impl svless_core::source::Record<svless_core::source::kind::Authorizer> for AuthorizerRequest {}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Wire {

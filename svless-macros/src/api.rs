@@ -66,18 +66,11 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     match expand_fn(attr, &function) {
-        Ok(tokens) => tokens,
+        Ok(tokens) => crate::on_every_item(&function, tokens),
         Err(err) => {
             let err = err.into_compile_error();
             quote! { #function #err }
         }
-    }
-}
-
-fn combine(errors: &mut Option<syn::Error>, err: syn::Error) {
-    match errors {
-        Some(existing) => existing.combine(err),
-        None => *errors = Some(err),
     }
 }
 
@@ -221,7 +214,7 @@ fn check_path(
 
 fn expand_fn(attr: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
     let route: Route = syn::parse2(attr)?;
-    let mut errors = None;
+    let mut errors = crate::errors::Errors::default();
 
     let method = route.method.to_string();
     if !METHODS.contains(&method.as_str()) {
@@ -231,73 +224,59 @@ fn expand_fn(attr: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
         } else {
             format!("write one of {}", METHODS.join(", "))
         };
-        combine(
-            &mut errors,
-            syn::Error::new(
-                route.method.span(),
-                format!("unknown HTTP method `{method}`: {hint}"),
-            ),
-        );
+        errors.push(syn::Error::new(
+            route.method.span(),
+            format!("unknown HTTP method `{method}`: {hint}"),
+        ));
     }
     let raw = route.path.value();
     let params = match template::parse(&raw) {
         Ok(parsed) => Some(parsed.params),
         Err(message) => {
-            combine(&mut errors, syn::Error::new(route.path.span(), message));
+            errors.push(syn::Error::new(route.path.span(), message));
             None
         }
     };
 
     let sig = &function.sig;
     if sig.asyncness.is_none() {
-        combine(
-            &mut errors,
-            syn::Error::new(
-                sig.fn_token.span(),
-                "`#[svless::api]` handlers are `async fn`: write `async fn`",
-            ),
-        );
+        errors.push(syn::Error::new(
+            sig.fn_token.span(),
+            "`#[svless::api]` handlers are `async fn`: write `async fn`",
+        ));
     }
     if !sig.generics.params.is_empty() {
-        combine(
-            &mut errors,
-            syn::Error::new_spanned(
-                &sig.generics,
-                "a route handler cannot be generic: name concrete types in its arguments",
-            ),
-        );
+        errors.push(syn::Error::new_spanned(
+            &sig.generics,
+            "a route handler cannot be generic: name concrete types in its arguments",
+        ));
     }
     let mut types = Vec::new();
     let mut checks = Vec::new();
     for input in &sig.inputs {
         match input {
-            FnArg::Receiver(receiver) => combine(
-                &mut errors,
-                syn::Error::new_spanned(
-                    receiver,
-                    "a route handler is a free function: remove `self`",
-                ),
-            ),
+            FnArg::Receiver(receiver) => errors.push(syn::Error::new_spanned(
+                receiver,
+                "a route handler is a free function: remove `self`",
+            )),
             FnArg::Typed(typed) => {
                 // A `Path` is checked against the template only when the template itself is valid.
                 if let (Some(inner), Some(params)) = (path_inner(&typed.ty), &params) {
                     match check_path(&typed.ty, inner, &raw, params) {
                         Ok(check) => checks.push(check),
-                        Err(err) => combine(&mut errors, err),
+                        Err(err) => errors.push(err),
                     }
                 }
                 if let Some(inner) = extractor_inner(&typed.ty, "Query")
                     && let Err(err) = check_query(inner)
                 {
-                    combine(&mut errors, err);
+                    errors.push(err);
                 }
                 types.push(typed.ty.clone());
             }
         }
     }
-    if let Some(err) = errors {
-        return Err(err);
-    }
+    errors.finish()?;
 
     let name = &sig.ident;
     let args: Vec<Ident> = (0..types.len())

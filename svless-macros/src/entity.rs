@@ -172,7 +172,7 @@ fn attribute_name(field: &syn::Field) -> Option<String> {
 /// A field stored under a key or type attribute would be overwritten on every write and read
 /// back changed: refused, with the way out.
 fn check_reserved_names(fields: &syn::FieldsNamed) -> syn::Result<()> {
-    let mut errors: Option<syn::Error> = None;
+    let mut errors = crate::errors::Errors::default();
     for field in &fields.named {
         let Some(name) = attribute_name(field) else {
             continue;
@@ -188,13 +188,10 @@ fn check_reserved_names(fields: &syn::FieldsNamed) -> syn::Result<()> {
                     "the field would be stored as the attribute `{name}`, which holds {role} of the item (TableDef::new): every write would overwrite it. Rename the field, or store it under another name with `#[serde(rename = \"{name}_value\")]`"
                 ),
             );
-            match &mut errors {
-                Some(all) => all.combine(err),
-                None => errors = Some(err),
-            }
+            errors.push(err);
         }
     }
-    errors.map_or(Ok(()), Err)
+    errors.finish()
 }
 
 fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {

@@ -32,17 +32,17 @@ impl Source {
         }
     }
 
-    /// The record types the first argument may have (last path segment).
-    fn record_types(self) -> &'static [&'static str] {
-        match self {
-            Source::S3 => &["S3Object"],
-            Source::DynamoDb => &["StreamRecord"],
-            Source::Sqs => &["Message"],
-            Source::EventBridge => &["Event", "Scheduled"],
-            Source::Task => &[],
-            Source::WebSocket => &["WsMessage"],
-            Source::Authorizer => &["AuthorizerRequest"],
-        }
+    /// The marker of the source whose `Record` the first argument must implement.
+    fn record_kind(self) -> Option<TokenStream> {
+        Some(match self {
+            Source::S3 => quote!(::svless::source::kind::S3),
+            Source::DynamoDb => quote!(::svless::source::kind::DynamoDbStreams),
+            Source::Sqs => quote!(::svless::source::kind::Sqs),
+            Source::EventBridge => quote!(::svless::source::kind::EventBridge),
+            Source::Task => return None,
+            Source::WebSocket => quote!(::svless::source::kind::WebSocket),
+            Source::Authorizer => quote!(::svless::source::kind::Authorizer),
+        })
     }
 
     fn record_hint(self) -> &'static str {
@@ -284,7 +284,7 @@ pub(crate) fn expand(source: Source, attr: TokenStream, item: TokenStream) -> To
         }
     };
     match expand_fn(source, attr, &function) {
-        Ok(tokens) => tokens,
+        Ok(tokens) => crate::on_every_item(&function, tokens),
         Err(err) => {
             let err = err.into_compile_error();
             quote! { #function #err }
@@ -311,21 +311,28 @@ fn task_error(output: &syn::ReturnType) -> Option<&Type> {
     }
 }
 
-fn last_segment(ty: &Type) -> Option<String> {
+/// Primitives, `String`, references, tuples, slices and arrays: never an event record.
+fn plainly_not_a_record(ty: &Type) -> bool {
+    const PLAIN: [&str; 18] = [
+        "String", "str", "bool", "char", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16",
+        "i32", "i64", "i128", "isize", "f32", "f64",
+    ];
     match ty {
-        Type::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
-        _ => None,
+        Type::Path(path) => {
+            path.qself.is_none()
+                && path.path.segments.len() == 1
+                && PLAIN.iter().any(|p| path.path.segments[0].ident == p)
+        }
+        Type::Reference(_) | Type::Tuple(_) | Type::Slice(_) | Type::Array(_) => true,
+        _ => false,
     }
 }
 
 fn expand_fn(source: Source, attr: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
     let options = parse_options(source, attr)?;
     let sig = &function.sig;
-    let mut errors: Option<syn::Error> = None;
-    let mut add = |err: syn::Error| match &mut errors {
-        Some(existing) => existing.combine(err),
-        None => errors = Some(err),
-    };
+    let mut errors = crate::errors::Errors::default();
+    let mut add = |err: syn::Error| errors.push(err);
     if sig.asyncness.is_none() {
         add(syn::Error::new(
             sig.fn_token.span(),
@@ -359,11 +366,10 @@ fn expand_fn(source: Source, attr: TokenStream, function: &ItemFn) -> syn::Resul
                 source.record_hint()
             ),
         )),
-        Some(first)
-            if !matches!(source, Source::Task)
-                && !last_segment(first)
-                    .is_some_and(|n| source.record_types().contains(&n.as_str())) =>
-        {
+        // A type that is plainly no record (a primitive, a reference, a tuple) is refused here
+        // with the record to write; any other is checked by the trait it must implement, so
+        // aliases (`type Upload = S3Object;`) work.
+        Some(first) if !matches!(source, Source::Task) && plainly_not_a_record(first) => {
             add(syn::Error::new_spanned(
                 first,
                 format!(
@@ -375,9 +381,7 @@ fn expand_fn(source: Source, attr: TokenStream, function: &ItemFn) -> syn::Resul
         }
         Some(_) => {}
     }
-    if let Some(err) = errors {
-        return Err(err);
-    }
+    errors.finish()?;
 
     let name = &sig.ident;
     let record_ty = &types[0];
@@ -502,11 +506,24 @@ fn expand_fn(source: Source, attr: TokenStream, function: &ItemFn) -> syn::Resul
         Source::Authorizer => "A Lambda authorizer".to_owned(),
     };
     let holder = crate::handler_struct(function, &what);
+    let record_check = source.record_kind().map(|kind| {
+        quote_spanned! {record_ty.span()=>
+            const _: () = {
+                fn record<R: ::svless::source::Record<#kind>>() {}
+                #[allow(dead_code)]
+                fn check() {
+                    record::<#record_ty>();
+                }
+            };
+        }
+    });
     let bounds = rest
         .iter()
         .map(|ty| quote_spanned!(ty.span()=> #ty: ::svless::invocation::FromInvocation<__S>,));
     Ok(quote! {
         #holder
+
+        #record_check
 
         impl<__S> ::svless::source::Subscribe<__S> for #name
         where

@@ -3,6 +3,7 @@
 
 mod api;
 mod entity;
+mod errors;
 mod events;
 mod named_error;
 mod path_params;
@@ -20,28 +21,90 @@ pub(crate) fn per_variant<T>(
     mut parse: impl FnMut(&syn::Variant) -> syn::Result<T>,
 ) -> syn::Result<Vec<(proc_macro2::TokenStream, T)>> {
     let mut found = Vec::new();
-    let mut errors: Option<syn::Error> = None;
+    let mut errors = errors::Errors::default();
     for variant in &data.variants {
-        match parse(variant) {
-            Ok(value) => {
-                let v = &variant.ident;
-                let pattern = match &variant.fields {
-                    syn::Fields::Named(_) => quote!(#ident::#v { .. }),
-                    syn::Fields::Unnamed(_) => quote!(#ident::#v(..)),
-                    syn::Fields::Unit => quote!(#ident::#v),
-                };
-                found.push((pattern, value));
-            }
-            Err(err) => match &mut errors {
-                Some(existing) => existing.combine(err),
-                None => errors = Some(err),
-            },
+        if let Some(value) = errors.check(parse(variant)) {
+            let v = &variant.ident;
+            let pattern = match &variant.fields {
+                syn::Fields::Named(_) => quote!(#ident::#v { .. }),
+                syn::Fields::Unnamed(_) => quote!(#ident::#v(..)),
+                syn::Fields::Unit => quote!(#ident::#v),
+            };
+            found.push((pattern, value));
         }
     }
-    match errors {
-        Some(err) => Err(err),
-        None => Ok(found),
+    errors.finish()?;
+    Ok(found)
+}
+
+/// The attributes the user wrote on a handler fn, sorted by where they belong.
+pub(crate) struct UserAttributes<'a> {
+    /// Doc comments and `#[deprecated]`: on the public item (the unit struct), so rustdoc shows
+    /// them and uses of the route warn.
+    pub(crate) public: Vec<&'a syn::Attribute>,
+    /// `#[cfg]` and `#[cfg_attr]`: on everything the macro emits.
+    pub(crate) cfgs: Vec<&'a syn::Attribute>,
+    /// Everything else (`#[tracing::instrument]`, lint attributes): on the handler fn.
+    pub(crate) handler: Vec<&'a syn::Attribute>,
+    /// Whether the handler is deprecated (the generated code then allows the use).
+    pub(crate) deprecated: bool,
+}
+
+impl<'a> UserAttributes<'a> {
+    pub(crate) fn of(function: &'a syn::ItemFn) -> Self {
+        let mut sorted = UserAttributes {
+            public: Vec::new(),
+            cfgs: Vec::new(),
+            handler: Vec::new(),
+            deprecated: false,
+        };
+        for attr in &function.attrs {
+            let path = attr.path();
+            if path.is_ident("doc") {
+                sorted.public.push(attr);
+                sorted.handler.push(attr);
+            } else if path.is_ident("deprecated") {
+                sorted.deprecated = true;
+                sorted.public.push(attr);
+            } else if path.is_ident("cfg") || path.is_ident("cfg_attr") {
+                sorted.cfgs.push(attr);
+            } else {
+                sorted.handler.push(attr);
+            }
+        }
+        sorted
     }
+}
+
+/// Puts the handler's `#[cfg]`s on every item of `tokens` (and, for a deprecated handler,
+/// `#[allow(deprecated)]` on the items that name it), so a configured-out handler leaves nothing
+/// behind.
+pub(crate) fn on_every_item(
+    function: &syn::ItemFn,
+    tokens: proc_macro2::TokenStream,
+) -> proc_macro2::TokenStream {
+    let attrs = UserAttributes::of(function);
+    if attrs.cfgs.is_empty() && !attrs.deprecated {
+        return tokens;
+    }
+    let Ok(mut file) = syn::parse2::<syn::File>(tokens.clone()) else {
+        return tokens;
+    };
+    let allow: syn::Attribute = syn::parse_quote!(#[allow(deprecated)]);
+    for item in &mut file.items {
+        let (item_attrs, names_it) = match item {
+            syn::Item::Struct(s) => (&mut s.attrs, false),
+            syn::Item::Impl(i) => (&mut i.attrs, true),
+            syn::Item::Const(c) => (&mut c.attrs, true),
+            syn::Item::Fn(f) => (&mut f.attrs, true),
+            _ => continue,
+        };
+        item_attrs.extend(attrs.cfgs.iter().map(|a| (*a).clone()));
+        if attrs.deprecated && names_it {
+            item_attrs.push(allow.clone());
+        }
+    }
+    quote!(#file)
 }
 
 /// The unit struct that stands for a handler, with the function kept as `name::handler`.
@@ -49,19 +112,24 @@ pub(crate) fn handler_struct(function: &syn::ItemFn, what: &str) -> proc_macro2:
     let vis = &function.vis;
     let sig = &function.sig;
     let name = &sig.ident;
-    let attrs = &function.attrs;
+    let attrs = UserAttributes::of(function);
+    let public = &attrs.public;
+    let handler = &attrs.handler;
     let inputs = &sig.inputs;
     let output = &sig.output;
     let block = &function.block;
     let doc = format!("{what}; its handler is [`{name}::handler`].");
+    let separator = (!public.is_empty()).then(|| quote!(#[doc = ""]));
     quote! {
+        #(#public)*
+        #separator
         #[doc = #doc]
         #[allow(non_camel_case_types)]
         #[derive(Clone, Copy, Debug, Default)]
         #vis struct #name;
 
         impl #name {
-            #(#attrs)*
+            #(#handler)*
             #vis async fn handler(#inputs) #output #block
         }
     }
@@ -391,4 +459,61 @@ pub fn derive_named_error(item: TokenStream) -> TokenStream {
 #[proc_macro_derive(Entity, attributes(entity))]
 pub fn derive_entity(item: TokenStream) -> TokenStream {
     entity::expand(item.into()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_api(source: &str) -> syn::File {
+        let function: syn::ItemFn = syn::parse_str(source).expect("a function");
+        let tokens = api::expand(quote!(GET "/hello"), quote!(#function));
+        syn::parse2(tokens).expect("items")
+    }
+
+    fn docs(attrs: &[syn::Attribute]) -> Vec<String> {
+        attrs
+            .iter()
+            .filter(|a| a.path().is_ident("doc"))
+            .map(|a| quote!(#a).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn doc_comments_and_deprecation_go_on_the_route_item_and_cfgs_on_every_item() {
+        let file = expand_api(
+            "/// Greets someone.\n#[deprecated]\n#[cfg(feature = \"greetings\")]\n#[inline]\nasync fn hello() -> &'static str { \"hi\" }",
+        );
+        let syn::Item::Struct(route) = &file.items[0] else {
+            panic!("the route's struct comes first")
+        };
+        assert!(
+            docs(&route.attrs)[0].contains("Greets someone."),
+            "{:?}",
+            docs(&route.attrs)
+        );
+        assert!(route.attrs.iter().any(|a| a.path().is_ident("deprecated")));
+        for item in &file.items {
+            let attrs = match item {
+                syn::Item::Struct(i) => &i.attrs,
+                syn::Item::Impl(i) => &i.attrs,
+                syn::Item::Const(i) => &i.attrs,
+                other => panic!("an unexpected item {}", quote!(#other)),
+            };
+            assert!(
+                attrs.iter().any(|a| a.path().is_ident("cfg")),
+                "every item is configured with the handler: {}",
+                quote!(#item)
+            );
+        }
+        // Other attributes stay on the handler fn.
+        let syn::Item::Impl(holder) = &file.items[1] else {
+            panic!("the handler's impl comes second")
+        };
+        let syn::ImplItem::Fn(handler) = &holder.items[0] else {
+            panic!("the handler")
+        };
+        assert!(handler.attrs.iter().any(|a| a.path().is_ident("inline")));
+        assert!(!route.attrs.iter().any(|a| a.path().is_ident("inline")));
+    }
 }

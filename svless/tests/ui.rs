@@ -20,4 +20,5 @@ fn api_macro_accepts_every_supported_signature() {
     let t = trybuild::TestCases::new();
     t.pass("tests/ui/api/pass/*.rs");
     t.pass("tests/ui/entity/pass/*.rs");
+    t.pass("tests/ui/events/pass/*.rs");
 }

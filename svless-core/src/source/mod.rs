@@ -147,6 +147,51 @@ where
     )
 }
 
+/// The event sources, as markers for [`Record`].
+pub mod kind {
+    /// S3 event notifications.
+    #[derive(Debug)]
+    pub enum S3 {}
+    /// DynamoDB Streams.
+    #[derive(Debug)]
+    pub enum DynamoDbStreams {}
+    /// SQS.
+    #[derive(Debug)]
+    pub enum Sqs {}
+    /// EventBridge.
+    #[derive(Debug)]
+    pub enum EventBridge {}
+    /// API Gateway WebSocket APIs.
+    #[derive(Debug)]
+    pub enum WebSocket {}
+    /// Lambda authorizers.
+    #[derive(Debug)]
+    pub enum Authorizer {}
+}
+
+/// What a handler of the source `K` takes first: the record type of that source (a type alias
+/// of it, too). The event macros check the first argument with it.
+///
+/// ```
+/// use svless_core::source::{Record, kind, s3::S3Object};
+/// fn takes<R: Record<kind::S3>>() {}
+/// type Upload = S3Object;
+/// takes::<Upload>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not the record of {K} handlers",
+    label = "the first argument is the event's record",
+    note = "an S3 handler takes `S3Object`; a DynamoDB Streams handler `StreamRecord<T>`; an SQS handler `Message<T>`; an EventBridge handler `Event<T>` or `Scheduled`; a WebSocket handler `WsMessage<T>`; an authorizer `AuthorizerRequest`"
+)]
+pub trait Record<K> {}
+
+impl Record<kind::S3> for s3::S3Object {}
+impl<T> Record<kind::DynamoDbStreams> for dynamodb::StreamRecord<T> {}
+impl<T> Record<kind::Sqs> for sqs::Message<T> {}
+/// `Scheduled` is `Event<serde_json::Value>`: it is a record by this impl.
+impl<T> Record<kind::EventBridge> for eventbridge::Event<T> {}
+impl<T> Record<kind::WebSocket> for websocket::WsMessage<T> {}
+
 /// An event handler declared with `#[svless::s3]`, `#[svless::dynamodb_stream]`, `#[svless::sqs]`
 /// or `#[svless::event]`: it knows how to add itself to an app's [`Sources`].
 ///
