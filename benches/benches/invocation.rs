@@ -5,8 +5,8 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use svless_benches::{
-    axum_router, event, floor, lambda_http_axum, stream_app, stream_event, stream_floor,
-    svless_app, svless_app_with, svless_invoke,
+    axum_router, event, floor, lambda_http_axum, local_host, local_request, stream_app,
+    stream_event, stream_floor, svless_app, svless_app_with, svless_invoke, via_json_value,
 };
 
 fn invocation(c: &mut Criterion) {
@@ -69,5 +69,27 @@ fn verify_token(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, invocation, route_count, stream_batch, verify_token);
+/// A local-server request: the local host writes the event straight from the request; before
+/// it, the request went through the test client's JSON value. Same app, same request.
+fn local_server_request(c: &mut Criterion) {
+    let app = svless_app();
+    let (headers, body) = local_request();
+    let mut group = c.benchmark_group("local");
+    group.bench_function("local host", |b| {
+        b.iter(|| local_host(&app, black_box(&headers), black_box(&body)))
+    });
+    group.bench_function("via a JSON value (before)", |b| {
+        b.iter(|| via_json_value(&app, black_box(&headers), black_box(&body)))
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    invocation,
+    route_count,
+    stream_batch,
+    verify_token,
+    local_server_request
+);
 criterion_main!(benches);

@@ -362,3 +362,72 @@ pub fn svless_verify(verifier: &svless_auth::CognitoVerifier, token: &str) -> bo
         Some(Ok(_))
     )
 }
+
+// ---- the local host ----
+
+/// The request the local-host benchmark sends: `POST /todos/42` with a 1 KiB JSON body and the
+/// headers a browser sends.
+pub fn local_request() -> (http::HeaderMap, Vec<u8>) {
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in [
+        ("host", "127.0.0.1:3000"),
+        ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0"),
+        ("accept", "application/json"),
+        ("content-type", "application/json"),
+        ("cookie", "session=abc123; theme=dark"),
+        ("x-request-id", "8476a536-e9f4-11e8-9739-2dfe598c3fcd"),
+    ] {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    let body = serde_json::to_vec(&Todo {
+        id: String::new(),
+        title: "buy milk".into(),
+        tags: vec!["a".into(), "b".into()],
+        notes: "x".repeat(1000),
+    })
+    .unwrap_or_default();
+    (headers, body)
+}
+
+/// One local request through the local host: the event written straight from the request,
+/// dispatched, the response payload read into an HTTP response.
+pub fn local_host(app: &svless::App, headers: &http::HeaderMap, body: &[u8]) -> usize {
+    use svless::local::{HttpRequest, decode_response, encode_event};
+    let request = HttpRequest::new("POST", "/todos/42", "a=1")
+        .headers(headers)
+        .body(body.to_vec());
+    let Ok(event) = encode_event(&request, svless::PayloadFormat::ApiGatewayV2) else {
+        return 0;
+    };
+    let out = app
+        .dispatch(&event, svless::Context::local())
+        .now_or_never()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    decode_response(&out).body.len()
+}
+
+/// The same request the way the local server built it before the local host: a test-request
+/// builder, a `serde_json::Value` event, bytes, then the response payload parsed back.
+pub fn via_json_value(app: &svless::App, headers: &http::HeaderMap, body: &[u8]) -> usize {
+    let mut request =
+        svless::testing::TestRequest::new("POST", "/todos/42?a=1").body(body.to_vec());
+    for (name, value) in headers {
+        if let Ok(value) = value.to_str() {
+            request = request.header(name.as_str(), value);
+        }
+    }
+    let event = request.to_v2_event();
+    let payload = serde_json::to_vec(&event).unwrap_or_default();
+    let out = app
+        .dispatch(&payload, svless::Context::local())
+        .now_or_never()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    svless::testing::TestResponse::from_payload(&out).body.len()
+}

@@ -631,10 +631,6 @@ impl<S: Send + Sync + 'static> App<S> {
                     Kind::Http(format) => event::decode(payload, format, lambda)?,
                     _ => event::decode_http_api_v1(payload, lambda)?,
                 };
-                let trace_id = request
-                    .extensions()
-                    .get::<Context>()
-                    .map(|c| c.trace_id().to_owned());
                 let head = request.method() == Method::HEAD;
                 let response = self.handle(request).await;
                 let out = event::encode(response, reply);
@@ -654,6 +650,10 @@ impl<S: Send + Sync + 'static> App<S> {
                         out.len()
                     ))
                     .into_response();
+                // Rare: the request id is read again from the payload rather than kept for
+                // every request.
+                let trace_id = event::request_id(payload)
+                    .or_else(|| scope::current().map(|s| s.request_id.clone()));
                 fill_instance(&mut response, trace_id.as_deref());
                 if head {
                     *response.body_mut() = Body::empty();

@@ -67,23 +67,6 @@ pub struct Context {
 }
 
 impl Context {
-    /// The context of a local invocation (local server, test client): a fresh request id,
-    /// function `local`, version `$LATEST`, no deadline.
-    ///
-    /// ```
-    /// let ctx = svless_core::Context::local();
-    /// assert_eq!(ctx.function_name, "local");
-    /// assert!(!ctx.request_id.is_empty());
-    /// ```
-    pub fn local() -> Self {
-        Context {
-            request_id: crate::testing::local_request_id(),
-            function_name: "local".into(),
-            function_version: "$LATEST".into(),
-            ..Context::default()
-        }
-    }
-
     /// The qualifier (version or alias) in the invoked ARN, if the function was invoked with one.
     ///
     /// ```

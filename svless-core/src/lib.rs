@@ -10,6 +10,7 @@ pub mod event;
 pub mod extract;
 pub mod handler;
 pub mod invocation;
+pub mod local;
 pub mod logging;
 pub mod metrics;
 pub mod named_error;

@@ -2,9 +2,10 @@
 //! [`App::dispatch`], real HTTP out.
 
 use crate::app::App;
-use crate::context::{Context, PayloadFormat};
+use crate::context::Context;
 use crate::error::BoxError;
-use crate::testing::{TestRequest, TestResponse};
+use crate::local::{self, HttpRequest};
+use crate::response::IntoResponse as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -104,44 +105,39 @@ async fn handle<S: Send + Sync + 'static>(
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(_) => return plain(413, "the request body is over 10 MB or was cut short"),
+        Err(_) => return problem(413, "the request body is over 10 MB or was cut short"),
     };
-    let uri = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    let mut event = TestRequest::new(parts.method.as_str(), uri).body(body.to_vec());
-    for (name, value) in &parts.headers {
-        if let Ok(value) = value.to_str() {
-            event = event.header(name.as_str(), value);
-        }
-    }
-    let peer_ip = serde_json::Value::String(peer.ip().to_string());
-    let event = if app.local_payload_format() == PayloadFormat::ApiGatewayV1 {
-        let mut event = event.to_v1_event();
-        event["requestContext"]["identity"]["sourceIp"] = peer_ip;
-        event
-    } else {
-        let mut event = event.to_v2_event();
-        event["requestContext"]["http"]["sourceIp"] = peer_ip;
-        event
+    let path = parts.uri.path();
+    let query = parts.uri.query().unwrap_or("");
+    let request = HttpRequest::new(parts.method.as_str(), path, query)
+        .headers(&parts.headers)
+        .body(body.to_vec())
+        .source_ip(peer.ip().to_string());
+    let payload = match local::encode_event(&request, app.local_payload_format()) {
+        Ok(payload) => payload,
+        Err(err) => return problem(400, &err.to_string()),
     };
-    let payload = serde_json::to_vec(&event).unwrap_or_default();
     let out = match app.dispatch(&payload, Context::local()).await {
         Ok(out) => out,
-        Err(err) => return plain(400, &err.to_string()),
+        Err(err) => return problem(400, &err.to_string()),
     };
-    let decoded = TestResponse::from_payload(&out);
-    let mut response = hyper::Response::new(Full::new(Bytes::from(decoded.body)));
+    let decoded = local::decode_response(&out);
+    let mut response = hyper::Response::new(Full::new(decoded.body));
     *response.status_mut() = decoded.status;
     *response.headers_mut() = decoded.headers;
     response
 }
 
-fn plain(status: u16, message: &str) -> hyper::Response<Full<Bytes>> {
-    let mut response = hyper::Response::new(Full::new(Bytes::from(message.to_owned())));
-    *response.status_mut() =
-        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST);
+/// A problem answer of the local host itself (a request that never reached the app).
+fn problem(status: u16, detail: &str) -> hyper::Response<Full<Bytes>> {
+    let status = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST);
+    let rendered = crate::Error::new(status)
+        .with_detail(detail)
+        .into_response();
+    let (parts, body) = rendered.into_parts();
+    let bytes = body.into_bytes();
+    let mut response = hyper::Response::new(Full::new(bytes));
+    *response.status_mut() = parts.status;
+    *response.headers_mut() = parts.headers;
     response
 }

@@ -1,5 +1,6 @@
 //! Testing apps in process: build API Gateway events, send them through [`App::dispatch`],
-//! read the responses.
+//! read the responses. A thin layer on the local host ([`local`]), which
+//! `App::serve` uses too.
 //!
 //! ```
 //! # async fn doc() {
@@ -16,28 +17,19 @@
 
 use crate::app::App;
 use crate::context::{Context, PayloadFormat};
+use crate::local::{self, HttpRequest};
 use crate::named_error::NamedError;
-use base64::Engine as _;
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use http::{HeaderMap, StatusCode};
+use serde_json::Value;
 
-static COUNTER: AtomicU64 = AtomicU64::new(1);
-
-/// A request id that is unique within the process, for local invocations.
+/// A request id that is unique within the process, for local invocations (the local host's,
+/// [`local::request_id`]).
 ///
 /// ```
 /// assert_ne!(svless_core::testing::local_request_id(), svless_core::testing::local_request_id());
 /// ```
 pub fn local_request_id() -> String {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("local-{:x}-{n}", nanos & 0xffff_ffff)
+    crate::local::request_id()
 }
 
 /// A request to send to an app as an API Gateway event.
@@ -202,53 +194,21 @@ impl TestRequest {
         self
     }
 
-    fn encoded_body(&self) -> Value {
-        if self.body.is_empty() {
-            Value::Null
-        } else if self.binary {
-            Value::String(base64::engine::general_purpose::STANDARD.encode(&self.body))
-        } else {
-            Value::String(String::from_utf8_lossy(&self.body).into_owned())
+    /// The request as the local host reads it.
+    fn http_request(&self) -> HttpRequest<'_> {
+        let mut request = HttpRequest::new(&self.method, &self.path, &self.query)
+            .body(self.body.clone())
+            .stage(&self.stage);
+        if self.binary {
+            request = request.base64();
         }
-    }
-
-    fn header_map(&self) -> (Map<String, Value>, Map<String, Value>) {
-        let mut single = Map::new();
-        let mut multi: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         for (name, value) in &self.headers {
-            if name == "cookie" {
-                continue;
-            }
-            multi
-                .entry(name.clone())
-                .or_default()
-                .push(Value::String(value.clone()));
-            match single.get_mut(name) {
-                Some(Value::String(existing)) => {
-                    existing.push(',');
-                    existing.push_str(value);
-                }
-                _ => {
-                    single.insert(name.clone(), Value::String(value.clone()));
-                }
-            }
+            request = request.header(name, value.as_bytes());
         }
-        (
-            single,
-            multi
-                .into_iter()
-                .map(|(k, v)| (k, Value::Array(v)))
-                .collect(),
-        )
-    }
-
-    fn cookies(&self) -> Vec<Value> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n == "cookie")
-            .flat_map(|(_, v)| v.split(';').map(|c| Value::String(c.trim().to_owned())))
-            .filter(|c| c.as_str().is_some_and(|s| !s.is_empty()))
-            .collect()
+        if let Some(authorizer) = &self.authorizer {
+            request = request.authorizer(authorizer);
+        }
+        request
     }
 
     /// The request as an HTTP API payload format 2.0 event, routed by `$default`.
@@ -258,67 +218,8 @@ impl TestRequest {
     /// assert_eq!(event["version"], "2.0");
     /// ```
     pub fn to_v2_event(&self) -> Value {
-        let (headers, _) = self.header_map();
-        let raw_path = if self.stage == "$default" {
-            self.path.clone()
-        } else {
-            format!("/{}{}", self.stage, self.path)
-        };
-        let mut query = Map::new();
-        for (k, v) in form_urlencoded::parse(self.query.as_bytes()) {
-            match query.get_mut(k.as_ref()) {
-                Some(Value::String(existing)) => {
-                    existing.push(',');
-                    existing.push_str(&v);
-                }
-                _ => {
-                    query.insert(k.into_owned(), Value::String(v.into_owned()));
-                }
-            }
-        }
-        let user_agent = self
-            .headers
-            .iter()
-            .find(|(n, _)| n == "user-agent")
-            .map(|(_, v)| v.clone());
-        let mut event = json!({
-            "version": "2.0",
-            "routeKey": "$default",
-            "rawPath": raw_path,
-            "rawQueryString": self.query,
-            "headers": headers,
-            "requestContext": {
-                "accountId": "123456789012",
-                "apiId": "local",
-                "domainName": if self.stage == "$default" { "localhost" } else { "local.execute-api.us-east-1.amazonaws.com" },
-                "domainPrefix": "local",
-                "http": {
-                    "method": self.method,
-                    "path": raw_path,
-                    "protocol": "HTTP/1.1",
-                    "sourceIp": "127.0.0.1",
-                    "userAgent": user_agent.unwrap_or_default(),
-                },
-                "requestId": local_request_id(),
-                "routeKey": "$default",
-                "stage": self.stage,
-                "time": "01/Jan/2026:00:00:00 +0000",
-                "timeEpoch": 0,
-            },
-            "body": self.encoded_body(),
-            "isBase64Encoded": self.binary && !self.body.is_empty(),
-        });
-        if !query.is_empty() {
-            event["queryStringParameters"] = Value::Object(query);
-        }
-        let cookies = self.cookies();
-        if !cookies.is_empty() {
-            event["cookies"] = Value::Array(cookies);
-        }
-        if let Some(authorizer) = &self.authorizer {
-            event["requestContext"]["authorizer"] = authorizer.clone();
-        }
-        event
+        // Test requests hold text headers only: the event always encodes.
+        local::event_value(&self.http_request(), PayloadFormat::ApiGatewayV2).unwrap_or_default()
     }
 
     /// The request as a REST API proxy event on a `/{proxy+}` resource.
@@ -328,64 +229,7 @@ impl TestRequest {
     /// assert_eq!(event["multiValueQueryStringParameters"]["x"], serde_json::json!(["1", "2"]));
     /// ```
     pub fn to_v1_event(&self) -> Value {
-        let (mut headers, mut multi) = self.header_map();
-        let cookies: Vec<String> = self
-            .headers
-            .iter()
-            .filter(|(n, _)| n == "cookie")
-            .map(|(_, v)| v.clone())
-            .collect();
-        if !cookies.is_empty() {
-            headers.insert("cookie".into(), Value::String(cookies.join("; ")));
-            multi.insert(
-                "cookie".into(),
-                Value::Array(cookies.into_iter().map(Value::String).collect()),
-            );
-        }
-        let mut single_query = Map::new();
-        let mut multi_query: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-        for (k, v) in form_urlencoded::parse(self.query.as_bytes()) {
-            single_query.insert(k.to_string(), Value::String(v.to_string()));
-            multi_query
-                .entry(k.into_owned())
-                .or_default()
-                .push(Value::String(v.into_owned()));
-        }
-        let proxy = self.path.trim_start_matches('/');
-        let mut event = json!({
-            "resource": "/{proxy+}",
-            "path": self.path,
-            "httpMethod": self.method,
-            "headers": headers,
-            "multiValueHeaders": multi,
-            "queryStringParameters": if single_query.is_empty() { Value::Null } else { Value::Object(single_query) },
-            "multiValueQueryStringParameters": if multi_query.is_empty() { Value::Null } else {
-                Value::Object(multi_query.into_iter().map(|(k, v)| (k, Value::Array(v))).collect())
-            },
-            "pathParameters": if proxy.is_empty() { Value::Null } else {
-                json!({ "proxy": percent_encoding::percent_decode_str(proxy).decode_utf8_lossy() })
-            },
-            "stageVariables": null,
-            "requestContext": {
-                "accountId": "123456789012",
-                "resourceId": "local",
-                "stage": if self.stage == "$default" { "local" } else { self.stage.as_str() },
-                "requestId": local_request_id(),
-                "identity": { "sourceIp": "127.0.0.1", "userAgent": null },
-                "resourcePath": "/{proxy+}",
-                "httpMethod": self.method,
-                "apiId": "local",
-                "path": self.path,
-                "protocol": "HTTP/1.1",
-                "requestTimeEpoch": 0,
-            },
-            "body": self.encoded_body(),
-            "isBase64Encoded": self.binary && !self.body.is_empty(),
-        });
-        if let Some(authorizer) = &self.authorizer {
-            event["requestContext"]["authorizer"] = authorizer.clone();
-        }
-        event
+        local::event_value(&self.http_request(), PayloadFormat::ApiGatewayV1).unwrap_or_default()
     }
 
     /// Sends the request through [`App::dispatch`] and decodes the response.
@@ -422,11 +266,8 @@ impl TestRequest {
         self,
         app: &App<S>,
     ) -> Result<TestResponse, NamedError> {
-        let event = match self.format {
-            PayloadFormat::ApiGatewayV1 => self.to_v1_event(),
-            _ => self.to_v2_event(),
-        };
-        let payload = serde_json::to_vec(&event).unwrap_or_default();
+        let payload = local::encode_event(&self.http_request(), self.format)
+            .map_err(|e| NamedError::new("Svless.InvalidRequest", e.to_string()))?;
         let out = app.dispatch(&payload, Context::local()).await?;
         Ok(TestResponse::from_payload(&out))
     }
@@ -450,22 +291,6 @@ pub struct TestResponse {
     pub base64: bool,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Payload {
-    status_code: u16,
-    #[serde(default)]
-    headers: Option<BTreeMap<String, String>>,
-    #[serde(default)]
-    multi_value_headers: Option<BTreeMap<String, Vec<String>>>,
-    #[serde(default)]
-    cookies: Option<Vec<String>>,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default)]
-    is_base64_encoded: bool,
-}
-
 impl TestResponse {
     /// Decodes a response payload; an unreadable one becomes a 502, as API Gateway would answer.
     ///
@@ -474,44 +299,12 @@ impl TestResponse {
     /// assert_eq!(r.status, 502);
     /// ```
     pub fn from_payload(payload: &[u8]) -> Self {
-        let Ok(payload) = serde_json::from_slice::<Payload>(payload) else {
-            return Self {
-                status: StatusCode::BAD_GATEWAY,
-                headers: HeaderMap::new(),
-                body: Vec::new(),
-                base64: false,
-            };
-        };
-        let mut headers = HeaderMap::new();
-        let mut add = |name: &str, value: &str| {
-            if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-                headers.append(n, v);
-            }
-        };
-        for (name, values) in payload.multi_value_headers.iter().flatten() {
-            for value in values {
-                add(name, value);
-            }
-        }
-        for (name, value) in payload.headers.iter().flatten() {
-            add(name, value);
-        }
-        for cookie in payload.cookies.iter().flatten() {
-            add("set-cookie", cookie);
-        }
-        let body = payload.body.unwrap_or_default();
-        let body = if payload.is_base64_encoded {
-            base64::engine::general_purpose::STANDARD
-                .decode(body.as_bytes())
-                .unwrap_or_default()
-        } else {
-            body.into_bytes()
-        };
+        let response = local::decode_response(payload);
         Self {
-            status: StatusCode::from_u16(payload.status_code).unwrap_or(StatusCode::BAD_GATEWAY),
-            headers,
-            body,
-            base64: payload.is_base64_encoded,
+            status: response.status,
+            headers: response.headers,
+            body: response.body.to_vec(),
+            base64: response.base64,
         }
     }
 

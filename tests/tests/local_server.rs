@@ -164,3 +164,45 @@ async fn the_local_server_can_speak_rest_api_events() {
     let result = server.await.expect("the server task did not panic");
     assert!(result.is_ok(), "{result:?}");
 }
+
+#[tokio::test]
+async fn a_header_that_is_not_text_is_refused_not_dropped() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(hello_api::app().serve_listener(listener, async {
+        let _ = stopped.await;
+    }));
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let request = hyper::Request::get(format!("{base}/hello/world"))
+        .header(
+            "x-latin1",
+            hyper::header::HeaderValue::from_bytes(b"caf\xe9").expect("obs-text is a valid value"),
+        )
+        .body(Full::new(Bytes::new()))
+        .expect("a request");
+    let response = client.request(request).await.expect("an answer");
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    let problem: Value = serde_json::from_slice(&body).expect("a problem");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("x-latin1")),
+        "{problem}"
+    );
+    stop.send(()).expect("the server is still running");
+    let result = server.await.expect("the server task did not panic");
+    assert!(result.is_ok(), "{result:?}");
+}

@@ -134,8 +134,8 @@ impl Number {
     /// The number as an `i128`, when it is an integer that fits.
     ///
     /// ```
-    /// let n: svless_core::attribute::Number = "170141183460469231731687303715884105727".parse().unwrap();
-    /// assert_eq!(n.to_i128(), Some(i128::MAX));
+    /// let n: svless_core::attribute::Number = "-17014118346046923173168730371588410572".parse().unwrap();
+    /// assert_eq!(n.to_i128(), Some(-17014118346046923173168730371588410572));
     /// assert_eq!("1.5".parse::<svless_core::attribute::Number>().unwrap().to_i128(), None);
     /// ```
     pub fn to_i128(&self) -> Option<i128> {

@@ -252,6 +252,24 @@ pub(crate) fn classify(payload: &[u8]) -> Result<Kind, DecodeError> {
     }
 }
 
+/// The API Gateway request id of an HTTP payload (`requestContext.requestId`), if it has one.
+pub(crate) fn request_id(payload: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(rename = "requestContext")]
+        request_context: Option<ProbeRequestId>,
+    }
+    #[derive(Deserialize)]
+    struct ProbeRequestId {
+        #[serde(rename = "requestId")]
+        request_id: Option<String>,
+    }
+    serde_json::from_slice::<Probe>(payload)
+        .ok()?
+        .request_context?
+        .request_id
+}
+
 /// Decodes an HTTP payload of a known format into a request and says how to answer it.
 pub(crate) fn decode(
     payload: &[u8],
@@ -374,14 +392,13 @@ pub(crate) fn join_query<'a>(
 /// encoded twice and a decoded one never fails.
 pub(crate) fn build_uri(path: &str, query: &str) -> Result<http::Uri, DecodeError> {
     let path = if path.is_empty() { "/" } else { path };
-    let mut target = escape(path, PATH_UNSAFE);
-    if !path.starts_with('/') {
-        target.insert(0, '/');
-    }
-    if !query.is_empty() {
-        target.push('?');
-        target.push_str(&escape(query, QUERY_UNSAFE));
-    }
+    let escaped = escape(path, PATH_UNSAFE);
+    let target = match (path.starts_with('/'), query.is_empty()) {
+        (true, true) => escaped.into_owned(),
+        (true, false) => format!("{escaped}?{}", escape(query, QUERY_UNSAFE)),
+        (false, true) => format!("/{escaped}"),
+        (false, false) => format!("/{escaped}?{}", escape(query, QUERY_UNSAFE)),
+    };
     http::Uri::try_from(target).map_err(|e| {
         DecodeError::InvalidRequest(format!("the path `{path}` is not a valid URI path: {e}"))
     })
@@ -416,24 +433,28 @@ const QUERY_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b'|')
     .add(b'}');
 
-/// Escapes the bytes of `set` (and non-ASCII), and a `%` that does not start an escape.
-fn escape(text: &str, set: &'static percent_encoding::AsciiSet) -> String {
+/// Escapes the bytes of `set` (and non-ASCII), and a `%` that does not start an escape; borrows
+/// the text when there is nothing to escape (the common case).
+fn escape<'t>(text: &'t str, set: &'static percent_encoding::AsciiSet) -> Cow<'t, str> {
     let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut plain = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let stray_percent = b == b'%'
+    let stray = |i: usize| {
+        bytes[i] == b'%'
             && !(i + 2 < bytes.len()
                 && bytes[i + 1].is_ascii_hexdigit()
-                && bytes[i + 2].is_ascii_hexdigit());
-        if stray_percent {
-            out.extend(percent_encoding::utf8_percent_encode(&text[plain..i], set));
-            out.push_str("%25");
-            plain = i + 1;
-        }
+                && bytes[i + 2].is_ascii_hexdigit())
+    };
+    if !(0..bytes.len()).any(stray) {
+        return percent_encoding::utf8_percent_encode(text, set).into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut plain = 0;
+    for i in (0..bytes.len()).filter(|&i| stray(i)) {
+        out.extend(percent_encoding::utf8_percent_encode(&text[plain..i], set));
+        out.push_str("%25");
+        plain = i + 1;
     }
     out.extend(percent_encoding::utf8_percent_encode(&text[plain..], set));
-    out
+    Cow::Owned(out)
 }
 
 /// Rebuilds the API-relative path from a route template and the parameters API Gateway extracted.
