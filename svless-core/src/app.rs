@@ -4,19 +4,19 @@ use crate::body::{Body, Request, Response};
 use crate::context::{Context, PayloadFormat};
 use crate::cors::Cors;
 use crate::error::{BoxError, Error, Problem};
-use crate::event::{self, Kind, RouteHint};
+use crate::event::{self, Kind};
 use crate::handler::{BoxFuture, Endpoint, FromRequestArgs, Handler};
 use crate::invocation::Invocation;
 use crate::metrics::MetricsSink;
 use crate::named_error::NamedError;
 use crate::response::IntoResponse;
 use crate::routing::{
-    Found, MethodFilter, RouteEntry, RouteService, RouteTarget, Router, Template,
+    MethodFilter, RouteEntry, RouteService, RouteTarget, Router, RouterService, Template,
 };
 use crate::scope::{self, Scope};
 use crate::source::{Sources, Subscribe, dynamodb, eventbridge, s3, sqs, websocket};
 use futures_util::FutureExt as _;
-use http::{HeaderValue, Method, StatusCode, header};
+use http::{Method, StatusCode, header};
 use std::convert::Infallible;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -551,10 +551,7 @@ impl<S: Send + Sync + 'static> App<S> {
     }
 
     fn router_service(&self) -> RouterService {
-        RouterService {
-            router: self.router.clone(),
-            base_path: self.base_path.clone().map(Arc::from),
-        }
+        RouterService::new(self.router.clone(), self.base_path.as_deref())
     }
 
     /// The app behind its layers: built once, after the last change.
@@ -573,7 +570,7 @@ impl<S: Send + Sync + 'static> App<S> {
     /// Routes a request, through the app's layers when it has some.
     fn route_request(&self, request: Request) -> BoxFuture<Response> {
         if self.layers.is_empty() {
-            return route(&self.router, self.base_path.as_deref(), request);
+            return crate::routing::route(&self.router, self.base_path.as_deref(), request);
         }
         let future = self.layered().oneshot(request);
         Box::pin(async move {
@@ -933,85 +930,4 @@ impl<S: Send + Sync + 'static> Service<Request> for AppService<S> {
         let app = self.app.clone();
         Box::pin(async move { Ok(app.handle(request).await) })
     }
-}
-
-#[derive(Clone)]
-struct RouterService {
-    router: Arc<Router>,
-    base_path: Option<Arc<str>>,
-}
-
-impl Service<Request> for RouterService {
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        let future = route(&self.router, self.base_path.as_deref(), request);
-        Box::pin(async move { Ok(future.await) })
-    }
-}
-
-/// Finds the route for a request and calls it, or answers 404, 405 or an `OPTIONS` listing.
-fn route(router: &Router, base_path: Option<&str>, mut request: Request) -> BoxFuture<Response> {
-    let hint = request
-        .extensions_mut()
-        .remove::<RouteHint>()
-        .unwrap_or_default();
-    let by_key = hint
-        .route
-        .as_ref()
-        .and_then(|(_, template)| router.by_route_key(request.method(), template, &hint.params));
-    let found = match by_key {
-        Some((index, params)) => Found::Route { index, params },
-        None => {
-            let mut path = if hint.api_path.is_empty() {
-                request.uri().path()
-            } else {
-                hint.api_path.as_str()
-            };
-            if let Some(rest) = base_path
-                .and_then(|base| path.strip_prefix(base))
-                .filter(|r| r.is_empty() || r.starts_with('/'))
-            {
-                path = if rest.is_empty() { "/" } else { rest };
-            }
-            router.lookup(request.method(), path)
-        }
-    };
-    let response = match found {
-        Found::Route { index, params } => {
-            request.extensions_mut().insert(params);
-            return router.target(index).call(request);
-        }
-        Found::MethodNotAllowed { allow } => {
-            let allow_value = allow
-                .iter()
-                .map(Method::as_str)
-                .collect::<Vec<_>>()
-                .join(", ");
-            let mut response = if request.method() == Method::OPTIONS {
-                StatusCode::NO_CONTENT.into_response()
-            } else {
-                Error::new(StatusCode::METHOD_NOT_ALLOWED)
-                    .with_detail(format!(
-                        "{} is not allowed here; allowed: {allow_value}",
-                        request.method()
-                    ))
-                    .into_response()
-            };
-            if let Ok(value) = HeaderValue::try_from(allow_value) {
-                response.headers_mut().insert(header::ALLOW, value);
-            }
-            response
-        }
-        Found::Nothing => {
-            Error::not_found(format!("no route matches {}", request.uri().path())).into_response()
-        }
-    };
-    Box::pin(std::future::ready(response))
 }

@@ -94,75 +94,6 @@ fn string(expr: &Expr, key: &str) -> syn::Result<LitStr> {
     }
 }
 
-/// Amazon S3 User Guide, "Supported event types for SQS, SNS and Lambda": every event type a
-/// notification configuration accepts (without the `s3:` prefix), the documented wildcards
-/// included. `svless_core::source::s3::EVENT_TYPES` holds the same list for the runtime check.
-const S3_EVENT_TYPES: [&str; 26] = [
-    "ObjectCreated:*",
-    "ObjectCreated:Put",
-    "ObjectCreated:Post",
-    "ObjectCreated:Copy",
-    "ObjectCreated:CompleteMultipartUpload",
-    "ObjectRemoved:*",
-    "ObjectRemoved:Delete",
-    "ObjectRemoved:DeleteMarkerCreated",
-    "ObjectRestore:*",
-    "ObjectRestore:Post",
-    "ObjectRestore:Completed",
-    "ObjectRestore:Delete",
-    "ReducedRedundancyLostObject",
-    "Replication:*",
-    "Replication:OperationFailedReplication",
-    "Replication:OperationMissedThreshold",
-    "Replication:OperationReplicatedAfterThreshold",
-    "Replication:OperationNotTracked",
-    "LifecycleExpiration:*",
-    "LifecycleExpiration:Delete",
-    "LifecycleExpiration:DeleteMarkerCreated",
-    "LifecycleTransition",
-    "IntelligentTiering",
-    "ObjectTagging:*",
-    "ObjectTagging:Put",
-    "ObjectTagging:Delete",
-];
-
-/// The extra event type the list above leaves out for its length: ACL changes.
-const S3_ACL_EVENT: &str = "ObjectAcl:Put";
-
-/// The known event type nearest to `value` (by edit distance, case-insensitive).
-fn nearest_event_type(value: &str) -> &'static str {
-    let distance = |a: &str, b: &str| {
-        let a: Vec<char> = a.to_ascii_lowercase().chars().collect();
-        let b: Vec<char> = b.to_ascii_lowercase().chars().collect();
-        let mut row: Vec<usize> = (0..=b.len()).collect();
-        for (i, ca) in a.iter().enumerate() {
-            let mut previous = row[0];
-            row[0] = i + 1;
-            for (j, cb) in b.iter().enumerate() {
-                let substitution = previous + usize::from(ca != cb);
-                previous = row[j + 1];
-                row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
-            }
-        }
-        row[b.len()]
-    };
-    let known = || S3_EVENT_TYPES.iter().chain(std::iter::once(&S3_ACL_EVENT));
-    // A cut-short name (`ObjectRemoved:DeleteMarker`) means the type it starts.
-    if let Some(completed) = known()
-        .filter(|k| {
-            k.to_ascii_lowercase()
-                .starts_with(&value.to_ascii_lowercase())
-        })
-        .min_by_key(|k| k.len())
-    {
-        return completed;
-    }
-    known()
-        .min_by_key(|known| distance(value, known))
-        .copied()
-        .unwrap_or("ObjectCreated:*")
-}
-
 fn parse_options(source: Source, attr: TokenStream) -> syn::Result<Options> {
     let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr)?;
     let mut options = Options::default();
@@ -196,12 +127,12 @@ fn parse_options(source: Source, attr: TokenStream) -> syn::Result<Options> {
                 for pattern in &patterns {
                     let value = pattern.value();
                     let value = value.strip_prefix("s3:").unwrap_or(&value);
-                    if !S3_EVENT_TYPES.contains(&value) && value != S3_ACL_EVENT {
+                    if !svless_grammar::s3::is_event_type(value) {
                         return Err(syn::Error::new(
                             pattern.span(),
                             format!(
                                 "`{value}` is not an S3 event type: did you mean `{}`? (S3's types are `ObjectCreated:Put`, `ObjectCreated:*`, `ObjectRemoved:DeleteMarkerCreated`, ...)",
-                                nearest_event_type(value)
+                                svless_grammar::s3::nearest_event_type(value)
                             ),
                         ));
                     }

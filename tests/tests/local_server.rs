@@ -48,20 +48,45 @@ async fn call(
     }
 }
 
+/// An app served on a loopback port until `stop` is called.
+struct Served {
+    base: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<Result<(), svless::BoxError>>,
+}
+
+async fn serve(app: svless::App<impl Send + Sync + 'static>) -> Served {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.serve_listener(listener, async {
+        let _ = stopped.await;
+    }));
+    Served { base, stop, server }
+}
+
+impl Served {
+    /// Stops the server and checks it shut down cleanly.
+    async fn shut_down(self) {
+        self.stop.send(()).expect("the server is still running");
+        let result = tokio::time::timeout(std::time::Duration::from_secs(15), self.server)
+            .await
+            .expect("the server stops")
+            .expect("the server task did not panic");
+        assert!(result.is_ok(), "{result:?}");
+    }
+}
+
 fn json_of(reply: &Reply) -> Value {
     serde_json::from_slice(&reply.body).expect("a JSON body")
 }
 
 #[tokio::test]
 async fn the_example_serves_real_http_and_shuts_down_cleanly() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a loopback port");
-    let base = format!("http://{}", listener.local_addr().expect("an address"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(hello_api::app().serve_listener(listener, async {
-        let _ = stopped.await;
-    }));
+    let served = serve(hello_api::app()).await;
+    let base = served.base.clone();
 
     let hello = call(&base, "GET", "/hello/world", None, "").await;
     assert_eq!(hello.status, 200);
@@ -126,25 +151,13 @@ async fn the_example_serves_real_http_and_shuts_down_cleanly() {
     let deleted = call(&base, "DELETE", "/todos/1", None, "").await;
     assert_eq!(deleted.status, 204);
 
-    stop.send(()).expect("the server is still running");
-    let result = tokio::time::timeout(std::time::Duration::from_secs(15), server)
-        .await
-        .expect("the server stops")
-        .expect("the server task did not panic");
-    assert!(result.is_ok(), "{result:?}");
+    served.shut_down().await;
 }
 
 #[tokio::test]
 async fn the_local_server_can_speak_rest_api_events() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a loopback port");
-    let base = format!("http://{}", listener.local_addr().expect("an address"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = hello_api::app().local_format(svless::PayloadFormat::ApiGatewayV1);
-    let server = tokio::spawn(app.serve_listener(listener, async {
-        let _ = stopped.await;
-    }));
+    let served = serve(hello_api::app().local_format(svless::PayloadFormat::ApiGatewayV1)).await;
+    let base = served.base.clone();
     let created = call(
         &base,
         "POST",
@@ -160,21 +173,13 @@ async fn the_local_server_can_speak_rest_api_events() {
     assert_eq!(repeated.status, 400, "one `done` is expected, not two");
     let greeting = call(&base, "GET", "/hello/a%20b", None, "").await;
     assert_eq!(json_of(&greeting), json!({"message": "Hello, a b!"}));
-    stop.send(()).expect("the server is still running");
-    let result = server.await.expect("the server task did not panic");
-    assert!(result.is_ok(), "{result:?}");
+    served.shut_down().await;
 }
 
 #[tokio::test]
 async fn a_header_that_is_not_text_is_refused_not_dropped() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a loopback port");
-    let base = format!("http://{}", listener.local_addr().expect("an address"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(hello_api::app().serve_listener(listener, async {
-        let _ = stopped.await;
-    }));
+    let served = serve(hello_api::app()).await;
+    let base = served.base.clone();
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let request = hyper::Request::get(format!("{base}/hello/world"))
         .header(
@@ -202,7 +207,5 @@ async fn a_header_that_is_not_text_is_refused_not_dropped() {
             .is_some_and(|d| d.contains("x-latin1")),
         "{problem}"
     );
-    stop.send(()).expect("the server is still running");
-    let result = server.await.expect("the server task did not panic");
-    assert!(result.is_ok(), "{result:?}");
+    served.shut_down().await;
 }

@@ -465,28 +465,29 @@ pub(crate) fn path_from_template(
     template: &str,
     params: &std::collections::HashMap<String, String>,
 ) -> Option<String> {
+    use svless_grammar::template::Part;
     let mut path = String::with_capacity(template.len() + 16);
-    for segment in template.split('/').filter(|s| !s.is_empty()) {
+    for part in svless_grammar::template::parse(template).ok()? {
         path.push('/');
-        if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            let (name, greedy) = match name.strip_suffix('+') {
-                Some(name) => (name, true),
-                None => (name, false),
-            };
-            let value = params.get(name)?;
-            let value = if greedy {
-                value.trim_start_matches('/')
-            } else {
-                value.as_str()
-            };
-            for (i, part) in value.split('/').enumerate() {
-                if i > 0 {
-                    path.push('/');
-                }
-                path.extend(percent_encoding::utf8_percent_encode(part, SEGMENT));
+        let (name, greedy) = match part {
+            Part::Static(text) => {
+                path.push_str(text);
+                continue;
             }
+            Part::Param(name) => (name, false),
+            Part::Greedy(name) => (name, true),
+        };
+        let value = params.get(name)?;
+        let value = if greedy {
+            value.trim_start_matches('/')
         } else {
-            path.push_str(segment);
+            value.as_str()
+        };
+        for (i, piece) in value.split('/').enumerate() {
+            if i > 0 {
+                path.push('/');
+            }
+            path.extend(percent_encoding::utf8_percent_encode(piece, SEGMENT));
         }
     }
     if path.is_empty() {

@@ -4,7 +4,10 @@
 //! whatever the number of routes; static segments are tried before `{param}`s, and those
 //! before a greedy `{proxy+}`, backtracking when a more specific branch leads nowhere.
 
+mod respond;
 mod template;
+
+pub(crate) use respond::{RouterService, route};
 
 pub use template::{Template, TemplateError};
 

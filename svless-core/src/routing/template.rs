@@ -25,109 +25,26 @@ pub struct Template {
     pub(crate) segments: Vec<Segment>,
 }
 
-/// Why a route template is invalid.
-///
-/// ```
-/// let err = svless_core::routing::Template::parse("todos").unwrap_err();
-/// assert!(err.to_string().contains("must start with `/`"));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum TemplateError {
-    /// The template does not start with `/`.
-    #[error("the route template `{0}` must start with `/`")]
-    NoLeadingSlash(String),
-    /// A `{` without its `}`, a `}` without its `{`, or braces inside a segment.
-    #[error(
-        "the route template `{0}` has unbalanced braces or a parameter that is not a whole segment"
-    )]
-    Braces(String),
-    /// A parameter with an empty or invalid name.
-    #[error("the route template `{0}` has a parameter with an empty or invalid name")]
-    BadName(String),
-    /// Two parameters share a name.
-    #[error("the route template `{template}` names the parameter `{name}` twice")]
-    Duplicate {
-        /// The template.
-        template: String,
-        /// The repeated name.
-        name: String,
-    },
-    /// A greedy `{name+}` parameter that is not the last segment.
-    #[error("in the route template `{0}`, a greedy `{{name+}}` parameter must be the last segment")]
-    GreedyNotLast(String),
-    /// An empty segment (`//`).
-    #[error("the route template `{0}` has an empty segment")]
-    EmptySegment(String),
-}
-
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
-}
+pub use svless_grammar::template::TemplateError;
 
 impl Template {
-    /// Parses and validates a template.
+    /// Parses and validates a template (the grammar the `#[api]` macro checks at compile time:
+    /// `svless_grammar::template`).
     ///
     /// ```
     /// use svless_core::routing::{Template, TemplateError};
-    /// assert!(matches!(Template::parse("/a/{x+}/b"), Err(TemplateError::GreedyNotLast(_))));
+    /// assert!(matches!(Template::parse("/a/{x+}/b"), Err(TemplateError::GreedyNotLast { .. })));
     /// ```
     pub fn parse(raw: &str) -> Result<Self, TemplateError> {
-        let Some(rest) = raw.strip_prefix('/') else {
-            return Err(TemplateError::NoLeadingSlash(raw.to_owned()));
-        };
-        let mut segments = Vec::new();
-        let parts: Vec<&str> = if rest.is_empty() {
-            Vec::new()
-        } else {
-            rest.split('/').collect()
-        };
-        let count = parts.len();
-        for (i, part) in parts.into_iter().enumerate() {
-            if part.is_empty() {
-                if i + 1 == count {
-                    break;
-                }
-                return Err(TemplateError::EmptySegment(raw.to_owned()));
-            }
-            let opens = part.matches('{').count();
-            let closes = part.matches('}').count();
-            if opens == 0 && closes == 0 {
-                segments.push(Segment::Static(part.to_owned()));
-                continue;
-            }
-            let inner = match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                Some(inner) if opens == 1 && closes == 1 => inner,
-                _ => return Err(TemplateError::Braces(raw.to_owned())),
-            };
-            let (name, greedy) = match inner.strip_suffix('+') {
-                Some(name) => (name, true),
-                None => (inner, false),
-            };
-            if !valid_name(name) {
-                return Err(TemplateError::BadName(raw.to_owned()));
-            }
-            if segments
-                .iter()
-                .any(|s| matches!(s, Segment::Param(n) | Segment::Greedy(n) if &**n == name))
-            {
-                return Err(TemplateError::Duplicate {
-                    template: raw.to_owned(),
-                    name: name.to_owned(),
-                });
-            }
-            if greedy {
-                if i + 1 != count {
-                    return Err(TemplateError::GreedyNotLast(raw.to_owned()));
-                }
-                segments.push(Segment::Greedy(name.into()));
-            } else {
-                segments.push(Segment::Param(name.into()));
-            }
-        }
+        use svless_grammar::template::Part;
+        let segments = svless_grammar::template::parse(raw)?
+            .into_iter()
+            .map(|part| match part {
+                Part::Static(text) => Segment::Static(text.to_owned()),
+                Part::Param(name) => Segment::Param(name.into()),
+                Part::Greedy(name) => Segment::Greedy(name.into()),
+            })
+            .collect();
         Ok(Template {
             raw: raw.to_owned(),
             segments,
@@ -201,11 +118,11 @@ mod tests {
         ));
         assert!(matches!(
             Template::parse("/a/x{b}"),
-            Err(TemplateError::Braces(_))
+            Err(TemplateError::PartialSegment { .. })
         ));
         assert!(matches!(
             Template::parse("/a/{}"),
-            Err(TemplateError::BadName(_))
+            Err(TemplateError::BadName { .. })
         ));
         assert!(matches!(
             Template::parse("/{a}/{a}"),
@@ -213,7 +130,7 @@ mod tests {
         ));
         assert!(matches!(
             Template::parse("/{p+}/x"),
-            Err(TemplateError::GreedyNotLast(_))
+            Err(TemplateError::GreedyNotLast { .. })
         ));
         assert!(matches!(
             Template::parse("/a//b"),

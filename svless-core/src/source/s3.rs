@@ -207,42 +207,15 @@ impl S3Object {
 
 /// Every event type an S3 notification configuration accepts, without the `s3:` prefix, the
 /// documented wildcards included (Amazon S3 User Guide, "Supported event types for SQS, SNS and
-/// Lambda"). [`S3Filter::event`] takes these; [`App::check`](crate::App::check) refuses others.
+/// Lambda"); the list `#[svless::s3]` checks at compile time. [`S3Filter::event`] takes these;
+/// [`App::check`](crate::App::check) refuses others.
 ///
 /// ```
 /// use svless_core::source::s3::EVENT_TYPES;
 /// assert!(EVENT_TYPES.contains(&"ObjectRemoved:DeleteMarkerCreated"));
 /// assert!(!EVENT_TYPES.contains(&"ObjectCreated:Putt"));
 /// ```
-pub const EVENT_TYPES: [&str; 27] = [
-    "ObjectCreated:*",
-    "ObjectCreated:Put",
-    "ObjectCreated:Post",
-    "ObjectCreated:Copy",
-    "ObjectCreated:CompleteMultipartUpload",
-    "ObjectRemoved:*",
-    "ObjectRemoved:Delete",
-    "ObjectRemoved:DeleteMarkerCreated",
-    "ObjectRestore:*",
-    "ObjectRestore:Post",
-    "ObjectRestore:Completed",
-    "ObjectRestore:Delete",
-    "ReducedRedundancyLostObject",
-    "Replication:*",
-    "Replication:OperationFailedReplication",
-    "Replication:OperationMissedThreshold",
-    "Replication:OperationReplicatedAfterThreshold",
-    "Replication:OperationNotTracked",
-    "LifecycleExpiration:*",
-    "LifecycleExpiration:Delete",
-    "LifecycleExpiration:DeleteMarkerCreated",
-    "LifecycleTransition",
-    "IntelligentTiering",
-    "ObjectTagging:*",
-    "ObjectTagging:Put",
-    "ObjectTagging:Delete",
-    "ObjectAcl:Put",
-];
+pub use svless_grammar::s3::EVENT_TYPES;
 
 /// Which notifications a handler takes: key prefix and suffix (on the decoded key), event kinds.
 ///
