@@ -26,9 +26,68 @@ impl IntoResponse for AuthRejection {
     }
 }
 
+/// Marks a request that carried no token through an optional layer.
+///
+/// A caller that sent no token to a route behind an
+/// [`optional`](crate::CognitoAuthLayer::optional) layer: `Option<Auth>` is `None` for it, `Auth`
+/// refuses it with 401.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Anonymous;
+
+impl svless_core::extract::Absent for AuthRejection {
+    fn is_absent(&self) -> bool {
+        false
+    }
+}
+
+/// The rejection of [`Auth`]: the problem response, and whether the caller was simply anonymous.
+///
+/// ```
+/// use svless_core::IntoResponse;
+/// use svless_core::extract::Absent;
+/// let rejection = svless_auth::AuthClaimsRejection::from(svless_auth::AuthError::Missing);
+/// assert!(!rejection.is_absent());
+/// assert_eq!(rejection.into_response().status(), 401);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthClaimsRejection {
+    error: AuthError,
+    anonymous: bool,
+}
+
+impl AuthClaimsRejection {
+    /// Why the request was refused.
+    pub fn error(&self) -> &AuthError {
+        &self.error
+    }
+}
+
+impl From<AuthError> for AuthClaimsRejection {
+    fn from(error: AuthError) -> Self {
+        AuthClaimsRejection {
+            error,
+            anonymous: false,
+        }
+    }
+}
+
+impl IntoResponse for AuthClaimsRejection {
+    fn into_response(self) -> Response {
+        self.error.into_problem_response()
+    }
+}
+
+impl svless_core::extract::Absent for AuthClaimsRejection {
+    fn is_absent(&self) -> bool {
+        self.anonymous
+    }
+}
+
 /// The verified caller: `Auth<X>` gives the [`Claims`], with custom attributes decoded into `X`.
 /// The route must sit behind a [`CognitoAuthLayer`](crate::CognitoAuthLayer); without one, the
-/// request is refused with 401, never let through.
+/// request is refused with 401, never let through. `Option<Auth>` is `None` for a caller who
+/// sent no token through an [`optional`](crate::CognitoAuthLayer::optional) layer (an invalid
+/// token is still refused).
 ///
 /// ```
 /// use svless_auth::Auth;
@@ -36,20 +95,34 @@ impl IntoResponse for AuthRejection {
 /// async fn me(Auth(claims): Auth) -> String {
 ///     format!("{} in {:?}", claims.sub, claims.groups)
 /// }
+///
+/// async fn greeting(caller: Option<Auth>) -> String {
+///     match caller {
+///         Some(Auth(claims)) => format!("hello, {}", claims.sub),
+///         None => "hello, stranger".into(),
+///     }
+/// }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Auth<X = Map<String, Value>>(pub Claims<X>);
 
 impl<S: Sync, X: DeserializeOwned> FromRequestParts<S> for Auth<X> {
-    type Rejection = AuthRejection;
+    type Rejection = AuthClaimsRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AuthRejection> {
-        let VerifiedClaims(claims) = parts
-            .extensions
-            .get::<VerifiedClaims>()
-            .cloned()
-            .ok_or(AuthRejection(AuthError::Missing))?;
-        claims.try_map_extra().map(Auth).map_err(AuthRejection)
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Self, AuthClaimsRejection> {
+        let Some(VerifiedClaims(claims)) = parts.extensions.get::<VerifiedClaims>().cloned() else {
+            return Err(AuthClaimsRejection {
+                error: AuthError::Missing,
+                anonymous: parts.extensions.get::<Anonymous>().is_some(),
+            });
+        };
+        claims
+            .try_map_extra()
+            .map(Auth)
+            .map_err(AuthClaimsRejection::from)
     }
 }
 

@@ -46,6 +46,7 @@ enum Mode {
 #[derive(Debug, Clone)]
 pub struct CognitoAuthLayer {
     mode: Mode,
+    optional: bool,
 }
 
 impl CognitoAuthLayer {
@@ -58,6 +59,7 @@ impl CognitoAuthLayer {
     pub fn new(verifier: CognitoVerifier) -> Self {
         CognitoAuthLayer {
             mode: Mode::Verify(Arc::new(verifier)),
+            optional: false,
         }
     }
 
@@ -71,7 +73,21 @@ impl CognitoAuthLayer {
     pub fn trust_api_gateway(token_use: TokenUse) -> Self {
         CognitoAuthLayer {
             mode: Mode::TrustGateway(token_use),
+            optional: false,
         }
+    }
+
+    /// Lets requests that carry no token through, unauthenticated, for routes that serve
+    /// anonymous callers too: their `Option<Auth>` is `None`, and `Auth` or `Require` still refuse
+    /// them with 401. A token that is present is verified as always — an invalid one is 401,
+    /// never treated as absent.
+    ///
+    /// ```
+    /// let layer = svless_auth::CognitoAuthLayer::trust_api_gateway(svless_auth::TokenUse::Id).optional();
+    /// ```
+    pub fn optional(mut self) -> Self {
+        self.optional = true;
+        self
     }
 }
 
@@ -82,6 +98,7 @@ impl<S> Layer<S> for CognitoAuthLayer {
         CognitoAuth {
             inner,
             mode: self.mode.clone(),
+            optional: self.optional,
         }
     }
 }
@@ -91,6 +108,7 @@ impl<S> Layer<S> for CognitoAuthLayer {
 pub struct CognitoAuth<S> {
     inner: S,
     mode: Mode,
+    optional: bool,
 }
 
 /// Splits `[admin editor]`, `admin,editor` or a JSON list into group names.
@@ -163,6 +181,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let mode = self.mode.clone();
+        let optional = self.optional;
         Box::pin(async move {
             let verified = match &mode {
                 Mode::Verify(verifier) => {
@@ -185,6 +204,10 @@ where
             match verified {
                 Ok(claims) => {
                     request.extensions_mut().insert(VerifiedClaims(claims));
+                    inner.call(request).await
+                }
+                Err(AuthError::Missing) if optional => {
+                    request.extensions_mut().insert(crate::extract::Anonymous);
                     inner.call(request).await
                 }
                 Err(err) => {

@@ -16,7 +16,9 @@ pub mod users;
 mod verifier;
 
 pub use error::AuthError;
-pub use extract::{Auth, AuthRejection, AuthorizerContext, Require, Requirement};
+pub use extract::{
+    Auth, AuthClaimsRejection, AuthRejection, AuthorizerContext, Require, Requirement,
+};
 pub use jwks::{Jwk, Jwks, JwksCache};
 pub use layer::{CognitoAuth, CognitoAuthLayer, VerifiedClaims};
 pub use verifier::{Claims, CognitoVerifier, IssuerFormat, MAX_TOKEN_BYTES, TokenUse};

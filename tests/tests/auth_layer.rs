@@ -184,3 +184,53 @@ async fn trusting_the_gateway_reads_the_authorizers_claims_and_refuses_requests_
         "no authorizer claims: refused, never a pass"
     );
 }
+
+#[api(GET "/greeting")]
+async fn greeting(caller: Option<Auth>) -> String {
+    match caller {
+        Some(Auth(claims)) => format!("hello, {}", claims.sub),
+        None => "hello, stranger".into(),
+    }
+}
+
+#[tokio::test]
+async fn an_optional_caller_is_none_without_a_token_and_still_verified_with_one() {
+    let keys = JwksCache::new(&jwks_url()).expect("a key cache");
+    let verifier = CognitoVerifier::with_keys(ISSUER, keys, TokenUse::Id, [CLIENT]);
+    let app = App::new()
+        .route(greeting)
+        .route(me)
+        .layer(CognitoAuthLayer::new(verifier).optional());
+
+    let anonymous = TestRequest::get("/greeting").send(&app).await;
+    assert_eq!(
+        (anonymous.status.as_u16(), anonymous.text()),
+        (200, "hello, stranger".into())
+    );
+
+    let bearer = format!("Bearer {}", token(&[], 3600));
+    let known = TestRequest::get("/greeting")
+        .header("authorization", &bearer)
+        .send(&app)
+        .await;
+    assert_eq!(known.text(), "hello, user-1");
+
+    // A token that is present but invalid is refused, never taken for absent.
+    let expired = TestRequest::get("/greeting")
+        .header("authorization", &format!("Bearer {}", token(&[], -3600)))
+        .send(&app)
+        .await;
+    assert_eq!(expired.status, 401);
+
+    // A route that needs a caller still refuses an anonymous one.
+    let needs_caller = TestRequest::get("/me").send(&app).await;
+    assert_eq!(needs_caller.status, 401);
+
+    // Without any auth layer, `Option<Auth>` refuses: a missing layer never lets callers through
+    // as anonymous.
+    let unguarded = App::new().route(greeting);
+    assert_eq!(
+        TestRequest::get("/greeting").send(&unguarded).await.status,
+        401
+    );
+}

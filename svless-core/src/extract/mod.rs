@@ -113,13 +113,39 @@ where
     }
 }
 
-/// `Option<T>` is `None` when what `T` reads is absent, and still rejects what is present but invalid.
+/// A rejection that can tell "what the extractor reads is not there" from "it is there but
+/// wrong": what makes `Option<E>` work for an extractor `E`. [`Error`](crate::Error) is absent when
+/// made with [`Error::missing`](crate::Error::missing); implement it for your own rejections.
+///
+/// ```
+/// use svless_core::extract::Absent;
+/// assert!(svless_core::Error::missing("no x-tenant header").is_absent());
+/// assert!(!svless_core::Error::bad_request("a bad x-tenant header").is_absent());
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`Option<_>` of this extractor needs its rejection `{Self}` to say when the value is absent",
+    note = "implement `svless::extract::Absent` for `{Self}`, or reject with `svless::Error::missing(..)`"
+)]
+pub trait Absent {
+    /// Whether the rejection means "absent" (`Option<E>` is then `None`).
+    fn is_absent(&self) -> bool;
+}
+
+impl Absent for crate::Error {
+    fn is_absent(&self) -> bool {
+        crate::Error::is_absent(self)
+    }
+}
+
+/// `Option<T>` is `None` when what `T` reads is absent, and still rejects what is present but
+/// invalid; any extractor whose rejection implements [`Absent`] can be optional (`Option<Auth>`).
 impl<S, T> FromRequestParts<S> for Option<T>
 where
     S: Sync,
-    T: FromRequestParts<S, Rejection = crate::Error> + Send,
+    T: FromRequestParts<S> + Send,
+    T::Rejection: Absent,
 {
-    type Rejection = crate::Error;
+    type Rejection = T::Rejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match T::from_request_parts(parts, state).await {
@@ -134,9 +160,10 @@ where
 impl<S, T> FromRequest<S, ViaRequest> for Option<T>
 where
     S: Sync,
-    T: FromRequest<S, ViaRequest, Rejection = crate::Error> + Send,
+    T: FromRequest<S, ViaRequest> + Send,
+    T::Rejection: Absent,
 {
-    type Rejection = crate::Error;
+    type Rejection = T::Rejection;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match T::from_request(req, state).await {
