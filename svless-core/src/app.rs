@@ -6,7 +6,6 @@ use crate::cors::Cors;
 use crate::error::{BoxError, Error, Problem};
 use crate::event::{self, Kind};
 use crate::handler::{BoxFuture, Endpoint, FromRequestArgs, Handler};
-use crate::invocation::Invocation;
 use crate::metrics::MetricsSink;
 use crate::named_error::NamedError;
 use crate::response::IntoResponse;
@@ -14,7 +13,7 @@ use crate::routing::{
     MethodFilter, RouteEntry, RouteService, RouteTarget, Router, RouterService, Template,
 };
 use crate::scope::{self, Scope};
-use crate::source::{Sources, Subscribe, dynamodb, eventbridge, s3, sqs, websocket};
+use crate::source::{EventRequest, EventService, SourceKind, Sources, SourcesService, Subscribe};
 use futures_util::FutureExt as _;
 use http::{Method, StatusCode, header};
 use std::convert::Infallible;
@@ -28,6 +27,7 @@ use tower::{Layer, Service, ServiceExt};
 use tracing::Instrument as _;
 
 type LayerFn = Arc<dyn Fn(RouteService) -> RouteService + Send + Sync>;
+type EventLayerFn = Arc<dyn Fn(EventService) -> EventService + Send + Sync>;
 
 /// An svless application: routes, state, CORS and layers, and the one path every invocation takes.
 ///
@@ -55,7 +55,9 @@ pub struct App<S = ()> {
     layers: Vec<LayerFn>,
     errors: Vec<String>,
     compiled: OnceLock<RouteService>,
-    sources: Sources<S>,
+    sources: Arc<Sources<S>>,
+    event_layers: Vec<EventLayerFn>,
+    events: OnceLock<EventService>,
     entry: Option<String>,
     functions: Vec<(String, String)>,
     metrics_namespace: Arc<str>,
@@ -99,7 +101,9 @@ impl App<()> {
             layers: Vec::new(),
             errors: Vec::new(),
             compiled: OnceLock::new(),
-            sources: Sources::default(),
+            sources: Arc::default(),
+            event_layers: Vec::new(),
+            events: OnceLock::new(),
             entry: None,
             functions: Vec::new(),
             metrics_namespace: Arc::from(
@@ -130,7 +134,9 @@ impl App<()> {
             layers: self.layers,
             errors: self.errors,
             compiled: OnceLock::new(),
-            sources: self.sources.with_state(),
+            sources: Arc::new(Arc::unwrap_or_clone(self.sources).with_state()),
+            event_layers: self.event_layers,
+            events: OnceLock::new(),
             entry: self.entry,
             functions: self.functions,
             metrics_namespace: self.metrics_namespace,
@@ -252,8 +258,81 @@ impl<S: Send + Sync + 'static> App<S> {
     /// let app = App::new().on(PrintJobs);
     /// ```
     pub fn on<H: Subscribe<S>>(mut self, handler: H) -> Self {
-        handler.subscribe(&mut self.sources);
+        self.events = OnceLock::new();
+        handler.subscribe(Arc::make_mut(&mut self.sources));
         self
+    }
+
+    /// Wraps every event handler — S3, DynamoDB Streams, SQS, EventBridge, WebSocket, Step
+    /// Functions tasks, authorizers — in a `tower::Layer` (a timeout, tracing, a concurrency
+    /// limit), as [`App::layer`] wraps the HTTP routes. The layer sees each event as an
+    /// [`EventRequest`] (its [`SourceKind`], payload and context) and answers its response
+    /// payload; an error it raises fails the invocation — with its name when it is a
+    /// [`NamedError`], else as `Svless.LayerError`. Layers added later wrap those added before.
+    ///
+    /// ```
+    /// use svless_core::App;
+    /// use svless_core::source::{EventRequest, EventService};
+    /// use tower::ServiceExt;
+    ///
+    /// // Logs the source of every event (any `tower::Layer` fits).
+    /// let app = App::new().event_layer(tower::layer::layer_fn(|inner: EventService| {
+    ///     tower::util::BoxCloneSyncService::new(inner.map_request(|request: EventRequest| {
+    ///         tracing::info!(source = %request.source, "event");
+    ///         request
+    ///     }))
+    /// }));
+    /// ```
+    pub fn event_layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<EventService> + Send + Sync + 'static,
+        L::Service: Service<EventRequest, Response = Vec<u8>> + Clone + Send + Sync + 'static,
+        <L::Service as Service<EventRequest>>::Error: Into<BoxError>,
+        <L::Service as Service<EventRequest>>::Future: Send + 'static,
+    {
+        self.event_layers.push(Arc::new(move |inner| {
+            BoxCloneSyncService::new(layer.layer(inner).map_err(Into::into))
+        }));
+        self.events = OnceLock::new();
+        self
+    }
+
+    /// The event handlers behind their layers: built once, after the last change.
+    fn event_service(&self) -> EventService {
+        self.events
+            .get_or_init(|| {
+                let mut service: EventService = BoxCloneSyncService::new(SourcesService {
+                    sources: self.sources.clone(),
+                    state: self.state.clone(),
+                });
+                for layer in &self.event_layers {
+                    service = layer(service);
+                }
+                service
+            })
+            .clone()
+    }
+
+    /// Runs an event through its source's handlers, behind the event layers if there are some.
+    async fn dispatch_event(
+        &self,
+        source: SourceKind,
+        payload: &[u8],
+        lambda: Context,
+    ) -> Result<Vec<u8>, NamedError> {
+        if self.event_layers.is_empty() {
+            return self
+                .sources
+                .dispatch(self.state.clone(), source, payload, lambda)
+                .await;
+        }
+        let request = EventRequest::new(source, payload.to_vec(), lambda);
+        self.event_service().oneshot(request).await.map_err(|err| {
+            match err.downcast::<NamedError>() {
+                Ok(named) => *named,
+                Err(other) => NamedError::new("Svless.LayerError", other.to_string()),
+            }
+        })
     }
 
     /// The CloudWatch namespace of the app's metrics (default: `SVLESS_METRICS_NAMESPACE`, else `svless`).
@@ -477,13 +556,7 @@ impl<S: Send + Sync + 'static> App<S> {
         if let Some(entry) = self.entry.as_deref().filter(|e| !known(e)) {
             problems.push(format!("the handler `{entry}` is no task of this app"));
         }
-        for subscription in &self.sources.s3 {
-            for unknown in subscription.filter.unknown_events() {
-                problems.push(format!(
-                    "an S3 handler is filtered on `{unknown}`, which is no S3 event type (see `svless::source::s3::EVENT_TYPES`): it would never run"
-                ));
-            }
-        }
+        problems.extend(self.sources.problems());
         let mut names: Vec<&str> = self.sources.tasks.iter().map(|t| t.name.as_str()).collect();
         names.sort_unstable();
         for pair in names.windows(2).filter(|p| p[0] == p[1]) {
@@ -617,10 +690,10 @@ impl<S: Send + Sync + 'static> App<S> {
         lambda: Context,
     ) -> Result<Vec<u8>, NamedError> {
         if let Some(task) = self.task_for(&lambda)? {
-            let invocation = Invocation::new(self.state.clone(), lambda);
-            return (task.handler)(payload, invocation).await.inspect_err(|err| {
-                tracing::error!(task = %task.name, error_type = %err.error_type(), error = %err.message(), "the task failed");
-            });
+            let name = task.name.clone();
+            return self
+                .dispatch_event(SourceKind::Task(name), payload, lambda)
+                .await;
         }
         match event::classify(payload)? {
             kind @ (Kind::Http(_) | Kind::HttpApiV1) => {
@@ -657,97 +730,7 @@ impl<S: Send + Sync + 'static> App<S> {
                 }
                 Ok(event::encode(response, reply))
             }
-            kind => self.dispatch_event(kind, payload, lambda).await,
-        }
-    }
-
-    /// Runs a record batch or event through the handlers of its source.
-    async fn dispatch_event(
-        &self,
-        kind: Kind,
-        payload: &[u8],
-        lambda: Context,
-    ) -> Result<Vec<u8>, NamedError> {
-        let invocation = Invocation::new(self.state.clone(), lambda);
-        let sources = &self.sources;
-        let unhandled = |what: &str| {
-            NamedError::new(
-                "Svless.UnhandledEvent",
-                format!("the app has no handler for {what}; register one with `App::on`"),
-            )
-        };
-        match kind {
-            Kind::S3 => {
-                if sources.s3.is_empty() {
-                    return Err(unhandled("S3 notifications"));
-                }
-                s3::run(&sources.s3, s3::decode(payload)?, &invocation).await?;
-                Ok(b"null".to_vec())
-            }
-            Kind::DynamoDb => {
-                if sources.dynamodb.is_empty() {
-                    return Err(unhandled("DynamoDB stream records"));
-                }
-                let failed = dynamodb::run(&sources.dynamodb, payload, &invocation).await?;
-                Ok(batch_response(failed.iter()))
-            }
-            Kind::Sqs => {
-                if sources.sqs.is_empty() {
-                    return Err(unhandled("SQS messages"));
-                }
-                let failed = sqs::run(&sources.sqs, payload, &invocation).await?;
-                Ok(batch_response(failed.iter()))
-            }
-            Kind::EventBridge => {
-                let envelope: eventbridge::Envelope =
-                    serde_json::from_slice(payload).map_err(|e| {
-                        NamedError::new(
-                            "Svless.MalformedEvent",
-                            format!("the EventBridge event is malformed: {e}"),
-                        )
-                    })?;
-                if envelope.source == "aws.s3" && !sources.s3.is_empty() {
-                    let region = envelope.region.clone();
-                    if let Some(object) = s3::from_eventbridge(
-                        &envelope.detail_type,
-                        &envelope.detail,
-                        envelope.time,
-                        region,
-                    ) {
-                        s3::run(&sources.s3, vec![object], &invocation).await?;
-                        return Ok(b"null".to_vec());
-                    }
-                }
-                let matching: Vec<_> = sources
-                    .eventbridge
-                    .iter()
-                    .filter(|s| s.matches(&envelope))
-                    .collect();
-                if matching.is_empty() {
-                    return Err(unhandled(&format!(
-                        "EventBridge events of source `{}` and detail-type `{}`",
-                        envelope.source, envelope.detail_type
-                    )));
-                }
-                let payload: Arc<[u8]> = Arc::from(payload);
-                for subscription in matching {
-                    (subscription.handler)(payload.clone(), invocation.clone()).await?;
-                }
-                Ok(b"null".to_vec())
-            }
-            Kind::WebSocket => {
-                if sources.websocket.is_empty() {
-                    return Err(unhandled("WebSocket events"));
-                }
-                websocket::run(
-                    &sources.websocket,
-                    payload,
-                    self.state.clone(),
-                    invocation.context().clone(),
-                )
-                .await
-            }
-            Kind::Http(_) | Kind::HttpApiV1 => Err(unhandled("this HTTP request")),
+            Kind::Event(source) => self.dispatch_event(source, payload, lambda).await,
         }
     }
 
@@ -827,14 +810,6 @@ impl<S: Send + Sync + 'static> App<S> {
 /// The largest response payload of a synchronous Lambda invocation (6 MB as Lambda counts it:
 /// the encoded payload, base64 bodies included).
 pub const MAX_SYNC_RESPONSE_BYTES: usize = 6_291_556;
-
-/// A partial batch response: the items Lambda should retry.
-fn batch_response<'a>(failed: impl Iterator<Item = &'a String>) -> Vec<u8> {
-    let items: Vec<serde_json::Value> = failed
-        .map(|id| serde_json::json!({ "itemIdentifier": id }))
-        .collect();
-    serde_json::to_vec(&serde_json::json!({ "batchItemFailures": items })).unwrap_or_default()
-}
 
 fn fill_instance(response: &mut Response, trace_id: Option<&str>) {
     let Some(trace_id) = trace_id.filter(|id| !id.is_empty()) else {

@@ -680,3 +680,82 @@ async fn a_string_message_is_the_raw_body_even_when_it_looks_like_json() {
         .expect("handled");
     assert_eq!(seen.all(), bodies);
 }
+
+#[svless::sqs]
+async fn slow_job(message: Message<String>) -> Result<(), NamedError> {
+    if message.body.contains("slow") {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    }
+    Ok(())
+}
+
+#[svless::task(name = "slow-task")]
+async fn slow_task(input: Value) -> Result<Value, NamedError> {
+    if input["slow"] == true {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    }
+    Ok(json!({"done": true}))
+}
+
+#[tokio::test]
+async fn event_layers_wrap_sqs_and_task_handlers() {
+    use svless::source::{EventRequest, EventService};
+    use tower::ServiceExt as _;
+    let seen = Seen::default();
+    let log = seen.clone();
+    let app = App::new()
+        .on(slow_job)
+        .on(slow_task)
+        .handler("slow-task")
+        .event_layer(tower::timeout::TimeoutLayer::new(
+            std::time::Duration::from_millis(100),
+        ))
+        .event_layer(tower::layer::layer_fn(move |inner: EventService| {
+            let log = log.clone();
+            tower::util::BoxCloneSyncService::new(inner.map_request(
+                move |request: EventRequest| {
+                    log.push(request.source.to_string());
+                    request
+                },
+            ))
+        }));
+    // The task: on time, then too slow.
+    let quick = app
+        .dispatch(br#"{"slow": false}"#, lambda_context())
+        .await
+        .expect("on time");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&quick).expect("JSON"),
+        json!({"done": true})
+    );
+    let late = app
+        .dispatch(br#"{"slow": true}"#, lambda_context())
+        .await
+        .expect_err("timed out");
+    assert_eq!(late.error_type(), "Svless.LayerError");
+    assert!(late.message().contains("timed out"), "{}", late.message());
+
+    // An SQS batch, through the same layers.
+    let app = App::new()
+        .on(slow_job)
+        .event_layer(tower::timeout::TimeoutLayer::new(
+            std::time::Duration::from_millis(100),
+        ));
+    let mut event: Value = serde_json::from_slice(&fixture("sqs-standard.json")).expect("JSON");
+    let records = event["Records"].as_array_mut().expect("records");
+    records.truncate(1);
+    records[0]["body"] = json!("quick");
+    let payload = serde_json::to_vec(&event).expect("JSON");
+    assert_eq!(
+        dispatch(&app, &payload).await.expect("on time"),
+        json!({"batchItemFailures": []})
+    );
+    event["Records"][0]["body"] = json!("slow");
+    let payload = serde_json::to_vec(&event).expect("JSON");
+    let late = app
+        .dispatch(&payload, lambda_context())
+        .await
+        .expect_err("timed out");
+    assert_eq!(late.error_type(), "Svless.LayerError");
+    assert_eq!(seen.all(), ["task `slow-task`", "task `slow-task`"]);
+}

@@ -18,6 +18,7 @@ mod encode;
 use crate::Context;
 use crate::body::{Request, Response};
 use crate::context::PayloadFormat;
+use crate::source::SourceKind;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
@@ -70,23 +71,16 @@ impl DecodeError {
 struct Classify<'a>(&'a mut Option<Kind>);
 
 /// The kind of invocation a payload is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Kind {
     /// An HTTP request in one of the payload formats.
     Http(PayloadFormat),
     /// An HTTP API request in payload format 1.0 (`"version": "1.0"`): the REST shape, with the
     /// path decoded and a named stage in front of it.
     HttpApiV1,
-    /// An S3 event notification.
-    S3,
-    /// A DynamoDB stream batch.
-    DynamoDb,
-    /// An SQS batch.
-    Sqs,
-    /// An EventBridge event (S3 events delivered through EventBridge among them).
-    EventBridge,
-    /// An API Gateway WebSocket event.
-    WebSocket,
+    /// An event of another source (S3, DynamoDB Streams, SQS, EventBridge — S3 events delivered
+    /// through EventBridge among them —, WebSocket), handed to its source.
+    Event(crate::source::SourceKind),
 }
 
 /// Reads the `eventSource` of the first record of `Records`, then stops.
@@ -116,9 +110,9 @@ impl<'de> Visitor<'de> for FirstRecordSource<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         if let Some(probe) = seq.next_element::<RecordProbe>()? {
             *self.0 = match probe.event_source.as_deref() {
-                Some("aws:s3") => Some(Kind::S3),
-                Some("aws:dynamodb") => Some(Kind::DynamoDb),
-                Some("aws:sqs") => Some(Kind::Sqs),
+                Some("aws:s3") => Some(Kind::Event(SourceKind::S3)),
+                Some("aws:dynamodb") => Some(Kind::Event(SourceKind::DynamoDbStreams)),
+                Some("aws:sqs") => Some(Kind::Event(SourceKind::Sqs)),
                 _ => None,
             };
         }
@@ -169,7 +163,7 @@ impl<'de> Visitor<'de> for Classify<'_> {
                         "2.0" => Some(Kind::Http(PayloadFormat::ApiGatewayV2)),
                         "1.0" => Some(Kind::HttpApiV1),
                         // EventBridge's envelope version.
-                        "0" => Some(Kind::EventBridge),
+                        "0" => Some(Kind::Event(SourceKind::EventBridge)),
                         _ => None,
                     };
                     return Err(de::Error::custom(DECIDED));
@@ -178,7 +172,7 @@ impl<'de> Visitor<'de> for Classify<'_> {
                     let ctx: Option<ProbeContext> = map.next_value()?;
                     let Some(ctx) = ctx else { continue };
                     *self.0 = if ctx.connection_id.is_some() {
-                        Some(Kind::WebSocket)
+                        Some(Kind::Event(SourceKind::WebSocket))
                     } else if ctx.elb.is_some() {
                         Some(Kind::Http(PayloadFormat::Alb))
                     } else if ctx.http.is_some() {
@@ -195,7 +189,7 @@ impl<'de> Visitor<'de> for Classify<'_> {
                     return Err(de::Error::custom(DECIDED));
                 }
                 "detail-type" => {
-                    *self.0 = Some(Kind::EventBridge);
+                    *self.0 = Some(Kind::Event(SourceKind::EventBridge));
                     return Err(de::Error::custom(DECIDED));
                 }
                 "httpMethod" => {
@@ -539,23 +533,23 @@ mod tests {
         );
         assert_eq!(
             classify(br#"{"Records":[{"eventSource":"aws:sqs","body":"x"}]}"#).unwrap(),
-            Kind::Sqs
+            Kind::Event(SourceKind::Sqs)
         );
         assert_eq!(
             classify(br#"{"Records":[{"eventID":"1","eventSource":"aws:dynamodb"}, 5]}"#).unwrap(),
-            Kind::DynamoDb
+            Kind::Event(SourceKind::DynamoDbStreams)
         );
         assert_eq!(
             classify(br#"{"Records":[{"s3":{},"eventSource":"aws:s3"}]}"#).unwrap(),
-            Kind::S3
+            Kind::Event(SourceKind::S3)
         );
         assert_eq!(
             classify(br#"{"version":"0","id":"x","detail-type":"Scheduled Event"}"#).unwrap(),
-            Kind::EventBridge
+            Kind::Event(SourceKind::EventBridge)
         );
         assert_eq!(
             classify(br#"{"id":"x","detail-type":"Scheduled Event","version":"0"}"#).unwrap(),
-            Kind::EventBridge
+            Kind::Event(SourceKind::EventBridge)
         );
         assert!(matches!(
             classify(br#"{"Records":[]}"#),

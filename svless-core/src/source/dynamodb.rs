@@ -174,6 +174,14 @@ pub(crate) struct Subscription<S> {
     pub(crate) handler: RecordHandler<EventRecord, S>,
 }
 
+impl<S> Clone for Subscription<S> {
+    fn clone(&self) -> Self {
+        Subscription {
+            handler: self.handler.clone(),
+        }
+    }
+}
+
 /// Registers a stream handler on `sources` (what `#[svless::dynamodb_stream]` generates).
 ///
 /// ```

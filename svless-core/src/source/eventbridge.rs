@@ -72,6 +72,16 @@ pub(crate) struct Subscription<S> {
     pub(crate) handler: RecordHandler<Arc<[u8]>, S>,
 }
 
+impl<S> Clone for Subscription<S> {
+    fn clone(&self) -> Self {
+        Subscription {
+            source: self.source.clone(),
+            detail_type: self.detail_type.clone(),
+            handler: self.handler.clone(),
+        }
+    }
+}
+
 impl<S> Subscription<S> {
     pub(crate) fn matches(&self, envelope: &Envelope) -> bool {
         self.source.as_deref().is_none_or(|s| s == envelope.source)

@@ -3,12 +3,16 @@
 //! Each source is one module: its typed view of a record, how a batch is run (per-record
 //! results, partial batch responses) and how a handler is registered on an [`App`](crate::App).
 
+mod dispatch;
 pub mod dynamodb;
 pub mod eventbridge;
 pub mod s3;
 pub mod sqs;
 pub mod task;
 pub mod websocket;
+
+pub(crate) use dispatch::SourcesService;
+pub use dispatch::{EventRequest, EventService, SourceKind};
 
 use crate::handler::BoxFuture;
 use crate::invocation::Invocation;
@@ -38,6 +42,19 @@ pub struct Sources<S> {
     pub(crate) websocket: Vec<websocket::Subscription<S>>,
 }
 
+impl<S> Clone for Sources<S> {
+    fn clone(&self) -> Self {
+        Self {
+            s3: self.s3.clone(),
+            dynamodb: self.dynamodb.clone(),
+            sqs: self.sqs.clone(),
+            eventbridge: self.eventbridge.clone(),
+            tasks: self.tasks.clone(),
+            websocket: self.websocket.clone(),
+        }
+    }
+}
+
 impl<S> Default for Sources<S> {
     fn default() -> Self {
         Self {
@@ -48,6 +65,21 @@ impl<S> Default for Sources<S> {
             tasks: Vec::new(),
             websocket: Vec::new(),
         }
+    }
+}
+
+impl<S> Sources<S> {
+    /// What a source finds wrong with its handlers, one sentence each (for `App::check`).
+    pub(crate) fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for subscription in &self.s3 {
+            for unknown in subscription.filter.unknown_events() {
+                problems.push(format!(
+                    "an S3 handler is filtered on `{unknown}`, which is no S3 event type (see `svless::source::s3::EVENT_TYPES`): it would never run"
+                ));
+            }
+        }
+        problems
     }
 }
 

@@ -319,6 +319,15 @@ pub(crate) struct Subscription<S> {
     pub(crate) handler: RecordHandler<S3Object, S>,
 }
 
+impl<S> Clone for Subscription<S> {
+    fn clone(&self) -> Self {
+        Subscription {
+            filter: self.filter.clone(),
+            handler: self.handler.clone(),
+        }
+    }
+}
+
 /// Registers an S3 handler on `sources` (what `#[svless::s3]` generates).
 ///
 /// ```

@@ -113,6 +113,14 @@ pub(crate) struct Subscription<S> {
     pub(crate) handler: RecordHandler<SqsMessage, S>,
 }
 
+impl<S> Clone for Subscription<S> {
+    fn clone(&self) -> Self {
+        Subscription {
+            handler: self.handler.clone(),
+        }
+    }
+}
+
 /// Registers an SQS handler on `sources` (what `#[svless::sqs]` generates).
 ///
 /// ```

@@ -95,6 +95,16 @@ pub(crate) struct Subscription<S> {
     pub(crate) handler: TaskFn<S>,
 }
 
+impl<S> Clone for Subscription<S> {
+    fn clone(&self) -> Self {
+        Subscription {
+            name: self.name.clone(),
+            errors: self.errors,
+            handler: self.handler.clone(),
+        }
+    }
+}
+
 /// Decodes a task's input, naming the field that does not match.
 ///
 /// ```

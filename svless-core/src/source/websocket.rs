@@ -159,6 +159,15 @@ pub(crate) struct Subscription<S> {
     pub(crate) handler: WsHandler<S>,
 }
 
+impl<S> Clone for Subscription<S> {
+    fn clone(&self) -> Self {
+        Subscription {
+            route: self.route.clone(),
+            handler: self.handler.clone(),
+        }
+    }
+}
+
 /// Registers a handler for a route key (what `#[svless::ws]` generates).
 ///
 /// ```
