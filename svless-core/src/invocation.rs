@@ -51,6 +51,11 @@ impl<S> Invocation<S> {
         }
     }
 
+    /// The app state, shared.
+    pub(crate) fn state_arc(&self) -> Arc<S> {
+        self.state.clone()
+    }
+
     /// The app state.
     ///
     /// ```

@@ -1,12 +1,10 @@
 //! Events on their way to their handlers: the request event layers wrap, and the hand-over to
 //! the source each event belongs to.
 
-use super::{Sources, dynamodb, eventbridge, s3, sqs, websocket};
+use super::Sources;
 use crate::context::Context;
 use crate::error::BoxError;
 use crate::handler::BoxFuture;
-use crate::invocation::Invocation;
-use crate::named_error::NamedError;
 use bytes::Bytes;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
@@ -115,115 +113,5 @@ impl<S: Send + Sync + 'static> tower::Service<EventRequest> for SourcesService<S
                 .await
                 .map_err(BoxError::from)
         })
-    }
-}
-
-/// A partial batch response: the items Lambda should retry.
-fn batch_response<'a>(failed: impl Iterator<Item = &'a String>) -> Vec<u8> {
-    let items: Vec<serde_json::Value> = failed
-        .map(|id| serde_json::json!({ "itemIdentifier": id }))
-        .collect();
-    serde_json::to_vec(&serde_json::json!({ "batchItemFailures": items })).unwrap_or_default()
-}
-
-impl<S: Send + Sync + 'static> Sources<S> {
-    /// Runs an event through the handlers of its source, with that source's delivery semantics.
-    pub(crate) async fn dispatch(
-        &self,
-        state: Arc<S>,
-        source: SourceKind,
-        payload: &[u8],
-        context: Context,
-    ) -> Result<Vec<u8>, NamedError> {
-        let invocation = Invocation::new(state.clone(), context);
-        let unhandled = |what: &str| {
-            NamedError::new(
-                "Svless.UnhandledEvent",
-                format!("the app has no handler for {what}; register one with `App::on`"),
-            )
-        };
-        match source {
-            SourceKind::Task(name) => {
-                let Some(task) = self.tasks.iter().find(|t| t.name == name) else {
-                    return Err(NamedError::new(
-                        "Svless.UnknownTask",
-                        format!("the handler `{name}` is no task of this app"),
-                    ));
-                };
-                (task.handler)(payload, invocation).await.inspect_err(|err| {
-                    tracing::error!(task = %task.name, error_type = %err.error_type(), error = %err.message(), "the task failed");
-                })
-            }
-            SourceKind::S3 => {
-                if self.s3.is_empty() {
-                    return Err(unhandled("S3 notifications"));
-                }
-                s3::run(&self.s3, s3::decode(payload)?, &invocation).await?;
-                Ok(b"null".to_vec())
-            }
-            SourceKind::DynamoDbStreams => {
-                if self.dynamodb.is_empty() {
-                    return Err(unhandled("DynamoDB stream records"));
-                }
-                let failed = dynamodb::run(&self.dynamodb, payload, &invocation).await?;
-                Ok(batch_response(failed.iter()))
-            }
-            SourceKind::Sqs => {
-                if self.sqs.is_empty() {
-                    return Err(unhandled("SQS messages"));
-                }
-                let failed = sqs::run(&self.sqs, payload, &invocation).await?;
-                Ok(batch_response(failed.iter()))
-            }
-            SourceKind::EventBridge => {
-                let envelope: eventbridge::Envelope =
-                    serde_json::from_slice(payload).map_err(|e| {
-                        NamedError::new(
-                            "Svless.MalformedEvent",
-                            format!("the EventBridge event is malformed: {e}"),
-                        )
-                    })?;
-                if envelope.source == "aws.s3" && !self.s3.is_empty() {
-                    let region = envelope.region.clone();
-                    if let Some(object) = s3::from_eventbridge(
-                        &envelope.detail_type,
-                        &envelope.detail,
-                        envelope.time,
-                        region,
-                    ) {
-                        s3::run(&self.s3, vec![object], &invocation).await?;
-                        return Ok(b"null".to_vec());
-                    }
-                }
-                let matching: Vec<_> = self
-                    .eventbridge
-                    .iter()
-                    .filter(|s| s.matches(&envelope))
-                    .collect();
-                if matching.is_empty() {
-                    return Err(unhandled(&format!(
-                        "EventBridge events of source `{}` and detail-type `{}`",
-                        envelope.source, envelope.detail_type
-                    )));
-                }
-                let payload: Arc<[u8]> = Arc::from(payload);
-                for subscription in matching {
-                    (subscription.handler)(payload.clone(), invocation.clone()).await?;
-                }
-                Ok(b"null".to_vec())
-            }
-            SourceKind::WebSocket => {
-                if self.websocket.is_empty() {
-                    return Err(unhandled("WebSocket events"));
-                }
-                websocket::run(
-                    &self.websocket,
-                    payload,
-                    state,
-                    invocation.context().clone(),
-                )
-                .await
-            }
-        }
     }
 }

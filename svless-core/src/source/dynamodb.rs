@@ -289,3 +289,32 @@ async fn process<S>(
     }
     None
 }
+
+/// Handlers registered before the app had its state, for the stateful app.
+pub(crate) fn rebind<S: 'static>(subscriptions: Vec<Subscription<()>>) -> Vec<Subscription<S>> {
+    subscriptions
+        .into_iter()
+        .map(|s| Subscription {
+            handler: super::stateless(s.handler),
+        })
+        .collect()
+}
+
+/// Whether DynamoDB Streams takes events of `kind`.
+pub(crate) fn takes(kind: &super::SourceKind) -> bool {
+    matches!(kind, super::SourceKind::DynamoDbStreams)
+}
+
+/// Runs a stream batch in order; the first failure and nothing after it is reported.
+pub(crate) async fn dispatch<S: Send + Sync + 'static>(
+    sources: &super::Sources<S>,
+    _kind: &super::SourceKind,
+    payload: &[u8],
+    invocation: Invocation<S>,
+) -> Result<Vec<u8>, NamedError> {
+    if sources.dynamodb.is_empty() {
+        return Err(super::unhandled("DynamoDB stream records"));
+    }
+    let failed = run(&sources.dynamodb, payload, &invocation).await?;
+    Ok(super::batch_response(failed.iter()))
+}

@@ -133,3 +133,64 @@ pub fn subscribe<S, T, F, Fut>(
         handler,
     });
 }
+
+/// Handlers registered before the app had its state, for the stateful app.
+pub(crate) fn rebind<S: 'static>(subscriptions: Vec<Subscription<()>>) -> Vec<Subscription<S>> {
+    subscriptions
+        .into_iter()
+        .map(|s| Subscription {
+            source: s.source,
+            detail_type: s.detail_type,
+            handler: super::stateless(s.handler),
+        })
+        .collect()
+}
+
+/// Whether EventBridge takes events of `kind`.
+pub(crate) fn takes(kind: &super::SourceKind) -> bool {
+    matches!(kind, super::SourceKind::EventBridge)
+}
+
+/// Runs an event through the handlers of its source and detail type; S3 events delivered
+/// through EventBridge go to the S3 handlers.
+pub(crate) async fn dispatch<S: Send + Sync + 'static>(
+    sources: &super::Sources<S>,
+    _kind: &super::SourceKind,
+    payload: &[u8],
+    invocation: Invocation<S>,
+) -> Result<Vec<u8>, NamedError> {
+    let envelope: Envelope = serde_json::from_slice(payload).map_err(|e| {
+        NamedError::new(
+            "Svless.MalformedEvent",
+            format!("the EventBridge event is malformed: {e}"),
+        )
+    })?;
+    if envelope.source == "aws.s3" && !sources.s3.is_empty() {
+        let region = envelope.region.clone();
+        if let Some(object) = super::s3::from_eventbridge(
+            &envelope.detail_type,
+            &envelope.detail,
+            envelope.time,
+            region,
+        ) {
+            super::s3::run(&sources.s3, vec![object], &invocation).await?;
+            return Ok(b"null".to_vec());
+        }
+    }
+    let matching: Vec<_> = sources
+        .eventbridge
+        .iter()
+        .filter(|s| s.matches(&envelope))
+        .collect();
+    if matching.is_empty() {
+        return Err(super::unhandled(&format!(
+            "EventBridge events of source `{}` and detail-type `{}`",
+            envelope.source, envelope.detail_type
+        )));
+    }
+    let payload: Arc<[u8]> = Arc::from(payload);
+    for subscription in matching {
+        (subscription.handler)(payload.clone(), invocation.clone()).await?;
+    }
+    Ok(b"null".to_vec())
+}

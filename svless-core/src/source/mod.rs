@@ -1,7 +1,9 @@
-//! Event sources beside HTTP: S3 notifications, DynamoDB Streams, SQS and EventBridge.
+//! Event sources beside HTTP: S3 notifications, DynamoDB Streams, SQS, EventBridge, Step
+//! Functions tasks and WebSocket APIs.
 //!
 //! Each source is one module: its typed view of a record, how a batch is run (per-record
-//! results, partial batch responses) and how a handler is registered on an [`App`](crate::App).
+//! results, partial batch responses), how a handler is registered on an [`App`](crate::App), and
+//! how an event is handed to its handlers (`dispatch`).
 
 mod dispatch;
 pub mod dynamodb;
@@ -23,139 +25,110 @@ use std::sync::Arc;
 pub(crate) type RecordHandler<R, S> =
     Arc<dyn Fn(R, Invocation<S>) -> BoxFuture<Result<(), NamedError>> + Send + Sync>;
 
-/// The event handlers of an app, by source.
-///
-/// ```
-/// use svless_core::source::{Sources, Subscribe};
-/// struct Nothing;
-/// impl<S> Subscribe<S> for Nothing {
-///     fn subscribe(self, _sources: &mut Sources<S>) {}
-/// }
-/// let app = svless_core::App::new().on(Nothing);
-/// ```
-pub struct Sources<S> {
-    pub(crate) s3: Vec<s3::Subscription<S>>,
-    pub(crate) dynamodb: Vec<dynamodb::Subscription<S>>,
-    pub(crate) sqs: Vec<sqs::Subscription<S>>,
-    pub(crate) eventbridge: Vec<eventbridge::Subscription<S>>,
-    pub(crate) tasks: Vec<task::Subscription<S>>,
-    pub(crate) websocket: Vec<websocket::Subscription<S>>,
+/// The event sources of an app: each is one module (`s3`, `dynamodb`, …) holding its handlers'
+/// subscriptions and three functions — `rebind` (handlers registered before the app had its
+/// state), `takes` (which [`SourceKind`]s are its) and `dispatch` (run an event through its
+/// handlers with its delivery semantics). Adding a source is its module, one line here, a
+/// [`SourceKind`] variant and the classifier's arm (`event::classify`).
+macro_rules! sources {
+    ($($field:ident: $module:ident,)*) => {
+        /// The event handlers of an app, by source.
+        ///
+        /// ```
+        /// use svless_core::source::{Sources, Subscribe};
+        /// struct Nothing;
+        /// impl<S> Subscribe<S> for Nothing {
+        ///     fn subscribe(self, _sources: &mut Sources<S>) {}
+        /// }
+        /// let app = svless_core::App::new().on(Nothing);
+        /// ```
+        pub struct Sources<S> {
+            $(pub(crate) $field: Vec<$module::Subscription<S>>,)*
+        }
+
+        impl<S> Default for Sources<S> {
+            fn default() -> Self {
+                Self { $($field: Vec::new(),)* }
+            }
+        }
+
+        impl<S> Clone for Sources<S> {
+            fn clone(&self) -> Self {
+                Self { $($field: self.$field.clone(),)* }
+            }
+        }
+
+        impl Sources<()> {
+            /// The handlers registered before the app had its state, for the stateful app:
+            /// they keep running, with `()`.
+            pub(crate) fn with_state<S: 'static>(self) -> Sources<S> {
+                Sources { $($field: $module::rebind(self.$field),)* }
+            }
+        }
+
+        impl<S: Send + Sync + 'static> Sources<S> {
+            /// Runs an event through the handlers of the source it belongs to.
+            pub(crate) async fn dispatch(
+                &self,
+                state: Arc<S>,
+                kind: SourceKind,
+                payload: &[u8],
+                context: crate::Context,
+            ) -> Result<Vec<u8>, NamedError> {
+                let invocation = Invocation::new(state, context);
+                $(
+                    if $module::takes(&kind) {
+                        return $module::dispatch(self, &kind, payload, invocation).await;
+                    }
+                )*
+                Err(unhandled(&kind.to_string()))
+            }
+        }
+    };
 }
 
-impl<S> Clone for Sources<S> {
-    fn clone(&self) -> Self {
-        Self {
-            s3: self.s3.clone(),
-            dynamodb: self.dynamodb.clone(),
-            sqs: self.sqs.clone(),
-            eventbridge: self.eventbridge.clone(),
-            tasks: self.tasks.clone(),
-            websocket: self.websocket.clone(),
-        }
-    }
-}
-
-impl<S> Default for Sources<S> {
-    fn default() -> Self {
-        Self {
-            s3: Vec::new(),
-            dynamodb: Vec::new(),
-            sqs: Vec::new(),
-            eventbridge: Vec::new(),
-            tasks: Vec::new(),
-            websocket: Vec::new(),
-        }
-    }
+sources! {
+    s3: s3,
+    dynamodb: dynamodb,
+    sqs: sqs,
+    eventbridge: eventbridge,
+    tasks: task,
+    websocket: websocket,
 }
 
 impl<S> Sources<S> {
     /// What a source finds wrong with its handlers, one sentence each (for `App::check`).
     pub(crate) fn problems(&self) -> Vec<String> {
-        let mut problems = Vec::new();
-        for subscription in &self.s3 {
-            for unknown in subscription.filter.unknown_events() {
-                problems.push(format!(
-                    "an S3 handler is filtered on `{unknown}`, which is no S3 event type (see `svless::source::s3::EVENT_TYPES`): it would never run"
-                ));
-            }
-        }
-        problems
+        s3::problems(&self.s3)
     }
 }
 
+/// The error of an event that no handler takes.
+pub(crate) fn unhandled(what: &str) -> NamedError {
+    NamedError::new(
+        "Svless.UnhandledEvent",
+        format!("the app has no handler for {what}; register one with `App::on`"),
+    )
+}
+
+/// A partial batch response: the items Lambda should retry.
+pub(crate) fn batch_response<'a>(failed: impl Iterator<Item = &'a String>) -> Vec<u8> {
+    let items: Vec<serde_json::Value> = failed
+        .map(|id| serde_json::json!({ "itemIdentifier": id }))
+        .collect();
+    serde_json::to_vec(&serde_json::json!({ "batchItemFailures": items })).unwrap_or_default()
+}
+
 /// Handlers registered before the app had its state take none: they keep running with `()`.
-fn stateless<R: 'static, S: 'static>(handler: RecordHandler<R, ()>) -> RecordHandler<R, S> {
+pub(crate) fn stateless<R: 'static, S: 'static>(
+    handler: RecordHandler<R, ()>,
+) -> RecordHandler<R, S> {
     Arc::new(move |record, invocation: Invocation<S>| {
         handler(
             record,
             Invocation::new(Arc::new(()), invocation.context().clone()),
         )
     })
-}
-
-impl Sources<()> {
-    pub(crate) fn with_state<S: 'static>(self) -> Sources<S> {
-        Sources {
-            s3: self
-                .s3
-                .into_iter()
-                .map(|s| s3::Subscription {
-                    filter: s.filter,
-                    handler: stateless(s.handler),
-                })
-                .collect(),
-            dynamodb: self
-                .dynamodb
-                .into_iter()
-                .map(|s| dynamodb::Subscription {
-                    handler: stateless(s.handler),
-                })
-                .collect(),
-            sqs: self
-                .sqs
-                .into_iter()
-                .map(|s| sqs::Subscription {
-                    handler: stateless(s.handler),
-                })
-                .collect(),
-            eventbridge: self
-                .eventbridge
-                .into_iter()
-                .map(|s| eventbridge::Subscription {
-                    source: s.source,
-                    detail_type: s.detail_type,
-                    handler: stateless(s.handler),
-                })
-                .collect(),
-            tasks: self
-                .tasks
-                .into_iter()
-                .map(|t| {
-                    let handler = t.handler;
-                    task::Subscription {
-                        name: t.name,
-                        errors: t.errors,
-                        handler: Arc::new(move |payload: &[u8], invocation: Invocation<S>| {
-                            handler(payload, invocation.without_state())
-                        }),
-                    }
-                })
-                .collect(),
-            websocket: self
-                .websocket
-                .into_iter()
-                .map(|w| {
-                    let handler = w.handler;
-                    websocket::Subscription {
-                        route: w.route,
-                        handler: Arc::new(move |event, invocation: Invocation<S>| {
-                            handler(event, invocation.without_state())
-                        }),
-                    }
-                })
-                .collect(),
-        }
-    }
 }
 
 /// Runs a handler's future, turning a panic into the named error `Svless.Panic`.

@@ -454,3 +454,44 @@ pub(crate) fn from_eventbridge(
         region,
     })
 }
+
+/// Handlers registered before the app had its state, for the stateful app.
+pub(crate) fn rebind<S: 'static>(subscriptions: Vec<Subscription<()>>) -> Vec<Subscription<S>> {
+    subscriptions
+        .into_iter()
+        .map(|s| Subscription {
+            filter: s.filter,
+            handler: super::stateless(s.handler),
+        })
+        .collect()
+}
+
+/// Filters on event types S3 does not have: their handlers would never run.
+pub(crate) fn problems<S>(subscriptions: &[Subscription<S>]) -> Vec<String> {
+    subscriptions
+        .iter()
+        .flat_map(|s| s.filter.unknown_events())
+        .map(|unknown| format!(
+            "an S3 handler is filtered on `{unknown}`, which is no S3 event type (see `svless::source::s3::EVENT_TYPES`): it would never run"
+        ))
+        .collect()
+}
+
+/// Whether S3 takes events of `kind`.
+pub(crate) fn takes(kind: &super::SourceKind) -> bool {
+    matches!(kind, super::SourceKind::S3)
+}
+
+/// Runs a notification through the S3 handlers (S3 has no partial batch response: `null`).
+pub(crate) async fn dispatch<S: Send + Sync + 'static>(
+    sources: &super::Sources<S>,
+    _kind: &super::SourceKind,
+    payload: &[u8],
+    invocation: Invocation<S>,
+) -> Result<Vec<u8>, NamedError> {
+    if sources.s3.is_empty() {
+        return Err(super::unhandled("S3 notifications"));
+    }
+    run(&sources.s3, decode(payload)?, &invocation).await?;
+    Ok(b"null".to_vec())
+}

@@ -193,3 +193,32 @@ pub(crate) async fn run<S>(
     }
     Ok(failed)
 }
+
+/// Handlers registered before the app had its state, for the stateful app.
+pub(crate) fn rebind<S: 'static>(subscriptions: Vec<Subscription<()>>) -> Vec<Subscription<S>> {
+    subscriptions
+        .into_iter()
+        .map(|s| Subscription {
+            handler: super::stateless(s.handler),
+        })
+        .collect()
+}
+
+/// Whether SQS takes events of `kind`.
+pub(crate) fn takes(kind: &super::SourceKind) -> bool {
+    matches!(kind, super::SourceKind::Sqs)
+}
+
+/// Runs a batch; each failed message is reported, FIFO groups stop at their first failure.
+pub(crate) async fn dispatch<S: Send + Sync + 'static>(
+    sources: &super::Sources<S>,
+    _kind: &super::SourceKind,
+    payload: &[u8],
+    invocation: Invocation<S>,
+) -> Result<Vec<u8>, NamedError> {
+    if sources.sqs.is_empty() {
+        return Err(super::unhandled("SQS messages"));
+    }
+    let failed = run(&sources.sqs, payload, &invocation).await?;
+    Ok(super::batch_response(failed.iter()))
+}

@@ -350,6 +350,49 @@ pub(crate) fn check<S>(
     issues
 }
 
+/// Tasks registered before the app had its state, for the stateful app.
+pub(crate) fn rebind<S: 'static>(subscriptions: Vec<Subscription<()>>) -> Vec<Subscription<S>> {
+    subscriptions
+        .into_iter()
+        .map(|t| {
+            let handler = t.handler;
+            Subscription {
+                name: t.name,
+                errors: t.errors,
+                handler: Arc::new(move |payload: &[u8], invocation: Invocation<S>| {
+                    handler(payload, invocation.without_state())
+                }),
+            }
+        })
+        .collect()
+}
+
+/// Whether tasks take events of `kind`.
+pub(crate) fn takes(kind: &super::SourceKind) -> bool {
+    matches!(kind, super::SourceKind::Task(_))
+}
+
+/// Runs the task the function maps to; its output is the task result.
+pub(crate) async fn dispatch<S: Send + Sync + 'static>(
+    sources: &super::Sources<S>,
+    kind: &super::SourceKind,
+    payload: &[u8],
+    invocation: Invocation<S>,
+) -> Result<Vec<u8>, NamedError> {
+    let super::SourceKind::Task(name) = kind else {
+        return Err(super::unhandled("this event"));
+    };
+    let Some(task) = sources.tasks.iter().find(|t| &t.name == name) else {
+        return Err(NamedError::new(
+            "Svless.UnknownTask",
+            format!("the handler `{name}` is no task of this app"),
+        ));
+    };
+    (task.handler)(payload, invocation).await.inspect_err(|err| {
+        tracing::error!(task = %task.name, error_type = %err.error_type(), error = %err.message(), "the task failed");
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::function_name;

@@ -410,3 +410,43 @@ mod connections {
 
 #[cfg(feature = "websocket-client")]
 pub use connections::{Connections, PostError, post_error};
+
+/// Handlers registered before the app had its state, for the stateful app.
+pub(crate) fn rebind<S: 'static>(subscriptions: Vec<Subscription<()>>) -> Vec<Subscription<S>> {
+    subscriptions
+        .into_iter()
+        .map(|w| {
+            let handler = w.handler;
+            Subscription {
+                route: w.route,
+                handler: Arc::new(move |event, invocation: Invocation<S>| {
+                    handler(event, invocation.without_state())
+                }),
+            }
+        })
+        .collect()
+}
+
+/// Whether WebSocket routes take events of `kind`.
+pub(crate) fn takes(kind: &super::SourceKind) -> bool {
+    matches!(kind, super::SourceKind::WebSocket)
+}
+
+/// Routes the event by its route key (`$default` for unknown actions).
+pub(crate) async fn dispatch<S: Send + Sync + 'static>(
+    sources: &super::Sources<S>,
+    _kind: &super::SourceKind,
+    payload: &[u8],
+    invocation: Invocation<S>,
+) -> Result<Vec<u8>, NamedError> {
+    if sources.websocket.is_empty() {
+        return Err(super::unhandled("WebSocket events"));
+    }
+    run(
+        &sources.websocket,
+        payload,
+        invocation.state_arc(),
+        invocation.context().clone(),
+    )
+    .await
+}
