@@ -13,6 +13,7 @@ pub(crate) enum Source {
     S3,
     DynamoDb,
     Sqs,
+    Kinesis,
     EventBridge,
     Task,
     WebSocket,
@@ -25,6 +26,7 @@ impl Source {
             Source::S3 => "#[svless::s3]",
             Source::DynamoDb => "#[svless::dynamodb_stream]",
             Source::Sqs => "#[svless::sqs]",
+            Source::Kinesis => "#[svless::kinesis]",
             Source::EventBridge => "#[svless::event]",
             Source::Task => "#[svless::task]",
             Source::WebSocket => "#[svless::ws]",
@@ -38,6 +40,7 @@ impl Source {
             Source::S3 => quote!(::svless::source::kind::S3),
             Source::DynamoDb => quote!(::svless::source::kind::DynamoDbStreams),
             Source::Sqs => quote!(::svless::source::kind::Sqs),
+            Source::Kinesis => quote!(::svless::source::kind::Kinesis),
             Source::EventBridge => quote!(::svless::source::kind::EventBridge),
             Source::Task => return None,
             Source::WebSocket => quote!(::svless::source::kind::WebSocket),
@@ -50,6 +53,7 @@ impl Source {
             Source::S3 => "`object: svless::source::s3::S3Object`",
             Source::DynamoDb => "`record: svless::source::dynamodb::StreamRecord<YourItem>`",
             Source::Sqs => "`message: svless::source::sqs::Message<YourBody>`",
+            Source::Kinesis => "`record: svless::source::kinesis::Record<YourData>`",
             Source::EventBridge => "`event: svless::source::eventbridge::Event<YourDetail>`",
             Source::Task => "`input: YourInput` (any type that implements `serde::Deserialize`)",
             Source::WebSocket => {
@@ -62,7 +66,7 @@ impl Source {
     fn keys(self) -> &'static [&'static str] {
         match self {
             Source::S3 => &["prefix", "suffix", "events"],
-            Source::DynamoDb | Source::Sqs => &[],
+            Source::DynamoDb | Source::Sqs | Source::Kinesis => &[],
             Source::EventBridge => &["source", "detail_type"],
             Source::Task => &["name"],
             Source::WebSocket => &["route"],
@@ -382,6 +386,7 @@ fn expand_fn(source: Source, attr: TokenStream, function: &ItemFn) -> syn::Resul
         }
         Source::DynamoDb => quote!(::svless::source::dynamodb::subscribe(sources, #call)),
         Source::Sqs => quote!(::svless::source::sqs::subscribe(sources, #call)),
+        Source::Kinesis => quote!(::svless::source::kinesis::subscribe(sources, #call)),
         Source::EventBridge => {
             let opt = |v: &Option<LitStr>| match v {
                 Some(v) => quote!(::core::option::Option::Some(#v)),
@@ -431,6 +436,7 @@ fn expand_fn(source: Source, attr: TokenStream, function: &ItemFn) -> syn::Resul
         Source::S3 => "An S3 event handler".to_owned(),
         Source::DynamoDb => "A DynamoDB Streams handler".to_owned(),
         Source::Sqs => "An SQS handler".to_owned(),
+        Source::Kinesis => "A Kinesis Data Streams handler".to_owned(),
         Source::EventBridge => "An EventBridge handler".to_owned(),
         Source::Task => "A Step Functions task".to_owned(),
         Source::WebSocket => "A WebSocket route handler".to_owned(),

@@ -285,6 +285,29 @@ pub fn sqs(attr: TokenStream, item: TokenStream) -> TokenStream {
     events::expand(events::Source::Sqs, attr.into(), item.into()).into()
 }
 
+/// Declares a Kinesis Data Streams handler: `#[svless::kinesis]` on an `async fn` whose first
+/// argument is a `svless::source::kinesis::Record<T>` (the data as JSON into `T`, or `Vec<u8>` /
+/// `String` for the bytes or text). Records run in shard order; the first failure stops the batch
+/// and is reported by its sequence number (`ReportBatchItemFailures`).
+///
+/// ```
+/// use svless::source::kinesis::Record;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Click { page: String }
+///
+/// #[svless::kinesis]
+/// async fn on_click(record: Record<Click>) {
+///     println!("{}", record.data.page);
+/// }
+///
+/// let app = svless::App::new().on(on_click);
+/// ```
+#[proc_macro_attribute]
+pub fn kinesis(attr: TokenStream, item: TokenStream) -> TokenStream {
+    events::expand(events::Source::Kinesis, attr.into(), item.into()).into()
+}
+
 /// Declares an EventBridge handler: `#[svless::event(source = "com.example.orders", detail_type = "Order Placed")]`
 /// on an `async fn` whose first argument is a `svless::source::eventbridge::Event<T>`.
 ///

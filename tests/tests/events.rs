@@ -759,3 +759,63 @@ async fn event_layers_wrap_sqs_and_task_handlers() {
     assert_eq!(late.error_type(), "Svless.LayerError");
     assert_eq!(seen.all(), ["task `slow-task`", "task `slow-task`"]);
 }
+
+#[svless::kinesis]
+async fn on_kinesis(
+    record: svless::source::kinesis::Record<String>,
+    State(seen): State<Seen>,
+) -> Result<(), NamedError> {
+    seen.push(format!("{} {}", record.partition_key, record.data));
+    if record.data.contains("only") {
+        return Err(NamedError::new("Test.Refused", "this record is refused"));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn kinesis_records_run_in_order_and_report_the_first_failure() {
+    let seen = Seen::default();
+    let app = App::new().state(seen.clone()).on(on_kinesis);
+    let out = dispatch(&app, &fixture("kinesis.json"))
+        .await
+        .expect("handled");
+    assert_eq!(
+        out,
+        json!({"batchItemFailures": [{"itemIdentifier": "49590338271490256608559692540925702759324208523137515618"}]})
+    );
+    assert_eq!(
+        seen.all(),
+        ["1 Hello, this is a test.", "1 This is only a test."]
+    );
+
+    // A failure in the middle stops the batch: nothing after it runs.
+    let mut event: Value = serde_json::from_slice(&fixture("kinesis.json")).expect("JSON");
+    let records = event["Records"].as_array_mut().expect("records");
+    let first = records[0].clone();
+    records.push(first);
+    let seen = Seen::default();
+    let app = App::new().state(seen.clone()).on(on_kinesis);
+    let out = dispatch(&app, &serde_json::to_vec(&event).expect("JSON"))
+        .await
+        .expect("handled");
+    assert_eq!(out["batchItemFailures"].as_array().map(Vec::len), Some(1));
+    assert_eq!(seen.all().len(), 2, "the third record did not run");
+
+    // Data that does not decode is its record's failure, by sequence number.
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Click {
+        page: String,
+    }
+    #[svless::kinesis]
+    async fn on_click(record: svless::source::kinesis::Record<Click>) {
+        let _ = record.data;
+    }
+    let out = dispatch(&App::new().on(on_click), &fixture("kinesis.json"))
+        .await
+        .expect("handled");
+    assert_eq!(
+        out,
+        json!({"batchItemFailures": [{"itemIdentifier": "49590338271490256608559692538361571095921575989136588898"}]})
+    );
+}

@@ -47,6 +47,7 @@ fn every_fixture_round_trips_through_its_event_type() {
     for name in ["sqs-standard.json", "sqs-fifo.json"] {
         round_trip::<aws_lambda_events::sqs::SqsEvent>(name);
     }
+    round_trip::<aws_lambda_events::kinesis::KinesisEvent>("kinesis.json");
     for name in [
         "eventbridge-scheduled.json",
         "eventbridge-custom.json",

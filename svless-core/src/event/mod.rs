@@ -113,6 +113,7 @@ impl<'de> Visitor<'de> for FirstRecordSource<'_> {
                 Some("aws:s3") => Some(Kind::Event(SourceKind::S3)),
                 Some("aws:dynamodb") => Some(Kind::Event(SourceKind::DynamoDbStreams)),
                 Some("aws:sqs") => Some(Kind::Event(SourceKind::Sqs)),
+                Some("aws:kinesis") => Some(Kind::Event(SourceKind::Kinesis)),
                 _ => None,
             };
         }
@@ -550,6 +551,10 @@ mod tests {
         assert_eq!(
             classify(br#"{"id":"x","detail-type":"Scheduled Event","version":"0"}"#).unwrap(),
             Kind::Event(SourceKind::EventBridge)
+        );
+        assert_eq!(
+            classify(br#"{"Records":[{"kinesis":{},"eventSource":"aws:kinesis"}]}"#).unwrap(),
+            Kind::Event(SourceKind::Kinesis)
         );
         assert!(matches!(
             classify(br#"{"Records":[]}"#),

@@ -29,6 +29,8 @@ pub enum SourceKind {
     EventBridge,
     /// An API Gateway WebSocket event.
     WebSocket,
+    /// A Kinesis Data Streams batch.
+    Kinesis,
     /// A Step Functions task (or a Lambda authorizer), by the task's name.
     Task(String),
 }
@@ -41,6 +43,7 @@ impl std::fmt::Display for SourceKind {
             SourceKind::Sqs => f.write_str("SQS messages"),
             SourceKind::EventBridge => f.write_str("EventBridge events"),
             SourceKind::WebSocket => f.write_str("WebSocket events"),
+            SourceKind::Kinesis => f.write_str("Kinesis records"),
             SourceKind::Task(name) => write!(f, "task `{name}`"),
         }
     }

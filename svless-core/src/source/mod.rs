@@ -8,6 +8,7 @@
 mod dispatch;
 pub mod dynamodb;
 pub mod eventbridge;
+pub mod kinesis;
 pub mod s3;
 pub mod sqs;
 pub mod task;
@@ -94,6 +95,7 @@ sources! {
     eventbridge: eventbridge,
     tasks: task,
     websocket: websocket,
+    kinesis: kinesis,
 }
 
 impl<S> Sources<S> {
@@ -172,6 +174,9 @@ pub mod kind {
     /// Lambda authorizers.
     #[derive(Debug)]
     pub enum Authorizer {}
+    /// Kinesis Data Streams.
+    #[derive(Debug)]
+    pub enum Kinesis {}
 }
 
 /// What a handler of the source `K` takes first: the record type of that source (a type alias
@@ -186,7 +191,7 @@ pub mod kind {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not the record of {K} handlers",
     label = "the first argument is the event's record",
-    note = "an S3 handler takes `S3Object`; a DynamoDB Streams handler `StreamRecord<T>`; an SQS handler `Message<T>`; an EventBridge handler `Event<T>` or `Scheduled`; a WebSocket handler `WsMessage<T>`; an authorizer `AuthorizerRequest`"
+    note = "an S3 handler takes `S3Object`; a DynamoDB Streams handler `StreamRecord<T>`; an SQS handler `Message<T>`; a Kinesis handler `kinesis::Record<T>`; an EventBridge handler `Event<T>` or `Scheduled`; a WebSocket handler `WsMessage<T>`; an authorizer `AuthorizerRequest`"
 )]
 pub trait Record<K> {}
 
@@ -196,6 +201,7 @@ impl<T> Record<kind::Sqs> for sqs::Message<T> {}
 /// `Scheduled` is `Event<serde_json::Value>`: it is a record by this impl.
 impl<T> Record<kind::EventBridge> for eventbridge::Event<T> {}
 impl<T> Record<kind::WebSocket> for websocket::WsMessage<T> {}
+impl<T> Record<kind::Kinesis> for kinesis::Record<T> {}
 
 /// An event handler declared with `#[svless::s3]`, `#[svless::dynamodb_stream]`, `#[svless::sqs]`
 /// or `#[svless::event]`: it knows how to add itself to an app's [`Sources`].
