@@ -51,7 +51,7 @@ impl std::fmt::Display for SourceKind {
 
 /// One event on its way to its handlers: what [`App::event_layer`](crate::App::event_layer)
 /// layers wrap, and what they answer with the response payload (a partial batch response, a
-/// task's output, `null`, …) or an error (a [`NamedError`] keeps its name).
+/// task's output, `null`, …) or an error (a [`NamedError`](crate::NamedError) keeps its name).
 ///
 /// ```
 /// use svless_core::source::{EventRequest, SourceKind};
