@@ -684,7 +684,7 @@ async fn a_string_message_is_the_raw_body_even_when_it_looks_like_json() {
 #[svless::sqs]
 async fn slow_job(message: Message<String>) -> Result<(), NamedError> {
     if message.body.contains("slow") {
-        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
     }
     Ok(())
 }
@@ -692,7 +692,7 @@ async fn slow_job(message: Message<String>) -> Result<(), NamedError> {
 #[svless::task(name = "slow-task")]
 async fn slow_task(input: Value) -> Result<Value, NamedError> {
     if input["slow"] == true {
-        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
     }
     Ok(json!({"done": true}))
 }
@@ -708,7 +708,7 @@ async fn event_layers_wrap_sqs_and_task_handlers() {
         .on(slow_task)
         .handler("slow-task")
         .event_layer(tower::timeout::TimeoutLayer::new(
-            std::time::Duration::from_millis(100),
+            std::time::Duration::from_secs(1),
         ))
         .event_layer(tower::layer::layer_fn(move |inner: EventService| {
             let log = log.clone();
@@ -739,7 +739,7 @@ async fn event_layers_wrap_sqs_and_task_handlers() {
     let app = App::new()
         .on(slow_job)
         .event_layer(tower::timeout::TimeoutLayer::new(
-            std::time::Duration::from_millis(100),
+            std::time::Duration::from_secs(1),
         ));
     let mut event: Value = serde_json::from_slice(&fixture("sqs-standard.json")).expect("JSON");
     let records = event["Records"].as_array_mut().expect("records");

@@ -356,12 +356,25 @@ fn join_cookies(headers: &mut http::HeaderMap) {
 
 /// Joins query pairs into a query string; `encode` percent-encodes keys and values that
 /// arrive decoded (API Gateway), and leaves alone those that arrive encoded (the load balancer).
+///
+/// The sources deliver these pairs as a map, whose order is not the request's; they are joined
+/// in key order (a key's values in the order they came), so the same request always gives the
+/// same URI.
 pub(crate) fn join_query<'a>(
     pairs: impl Iterator<Item = (&'a str, &'a str)>,
     encode: bool,
 ) -> String {
+    let mut pairs: Vec<(&str, &str)> = pairs.collect();
+    if pairs.len() < 2 {
+        return join_sorted(&pairs, encode);
+    }
+    pairs.sort_by_key(|(key, _)| *key);
+    join_sorted(&pairs, encode)
+}
+
+fn join_sorted(pairs: &[(&str, &str)], encode: bool) -> String {
     let mut query = String::new();
-    for (key, value) in pairs {
+    for &(key, value) in pairs {
         if !query.is_empty() {
             query.push('&');
         }
@@ -578,6 +591,16 @@ mod tests {
             classify(b"not json"),
             Err(DecodeError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn query_pairs_are_joined_in_key_order_whatever_the_map_order() {
+        let pairs = [("b", "2"), ("a", "1"), ("b", "1"), ("a b", "x&y")];
+        assert_eq!(
+            join_query(pairs.iter().copied(), true),
+            "a=1&a%20b=x%26y&b=2&b=1"
+        );
+        assert_eq!(join_query(std::iter::empty(), true), "");
     }
 
     #[test]
