@@ -280,7 +280,7 @@ pub fn respond(request: &AuthorizerRequest, answer: Authorization) -> Result<Val
 }
 
 /// Registers an authorizer named `name` on an app (like a Step Functions task, it is chosen by
-/// the function: `App::handler(name)`, `SVLESS_HANDLER`, `App::function`, or a function of that name).
+/// the function: `App::task(name)`, `SVLESS_HANDLER`, `App::function`, or a function of that name).
 ///
 /// ```
 /// use svless_auth::authorizer::{Authorization, AuthorizerRequest, Authorizer};

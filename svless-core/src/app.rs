@@ -4,10 +4,10 @@ use crate::body::{Body, Request, Response};
 use crate::context::{Context, PayloadFormat};
 use crate::cors::Cors;
 use crate::error::{BoxError, Error, Problem};
-use crate::event::{self, Kind};
 use crate::handler::{BoxFuture, Endpoint, FromRequestArgs, Handler};
 use crate::metrics::MetricsSink;
 use crate::named_error::NamedError;
+use crate::payload::Kind;
 use crate::response::IntoResponse;
 use crate::routing::{
     MethodFilter, RouteEntry, RouteService, RouteTarget, Router, RouterService, Template,
@@ -364,9 +364,9 @@ impl<S: Send + Sync + 'static> App<S> {
     /// one Step Functions task. On Lambda the `SVLESS_HANDLER` environment variable does the same.
     ///
     /// ```
-    /// let app = svless_core::App::new().handler("resize");
+    /// let app = svless_core::App::new().task("resize");
     /// ```
-    pub fn handler(mut self, task: &str) -> Self {
+    pub fn task(mut self, task: &str) -> Self {
         self.entry = Some(task.to_owned());
         self
     }
@@ -384,7 +384,7 @@ impl<S: Send + Sync + 'static> App<S> {
         self
     }
 
-    /// The task an invocation goes to, if it goes to one: the explicit handler, else the task the
+    /// The task an invocation goes to, if it goes to one: the chosen task, else the task the
     /// function maps to, else the task named like the function.
     fn task_for(
         &self,
@@ -416,7 +416,7 @@ impl<S: Send + Sync + 'static> App<S> {
         if self.entry.is_some() {
             self
         } else {
-            self.handler(task)
+            self.task(task)
         }
     }
 
@@ -695,15 +695,15 @@ impl<S: Send + Sync + 'static> App<S> {
                 .dispatch_event(SourceKind::Task(name), payload, lambda)
                 .await;
         }
-        match event::classify(payload)? {
+        match crate::payload::classify(payload)? {
             kind @ (Kind::Http(_) | Kind::HttpApiV1) => {
                 let (request, reply) = match kind {
-                    Kind::Http(format) => event::decode(payload, format, lambda)?,
-                    _ => event::decode_http_api_v1(payload, lambda)?,
+                    Kind::Http(format) => crate::payload::decode(payload, format, lambda)?,
+                    _ => crate::payload::decode_http_api_v1(payload, lambda)?,
                 };
                 let head = request.method() == Method::HEAD;
                 let response = self.handle(request).await;
-                let out = event::encode(response, reply);
+                let out = crate::payload::encode(response, reply);
                 if out.len() <= MAX_SYNC_RESPONSE_BYTES {
                     return Ok(out);
                 }
@@ -722,13 +722,13 @@ impl<S: Send + Sync + 'static> App<S> {
                     .into_response();
                 // Rare: the request id is read again from the payload rather than kept for
                 // every request.
-                let trace_id = event::request_id(payload)
+                let trace_id = crate::payload::request_id(payload)
                     .or_else(|| scope::current().map(|s| s.request_id.clone()));
                 fill_instance(&mut response, trace_id.as_deref());
                 if head {
                     *response.body_mut() = Body::empty();
                 }
-                Ok(event::encode(response, reply))
+                Ok(crate::payload::encode(response, reply))
             }
             Kind::Event(source) => self.dispatch_event(source, payload, lambda).await,
         }

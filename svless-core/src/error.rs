@@ -367,7 +367,7 @@ impl IntoResponse for Error {
 
 /// Turns a user's error type into an [`Error`] (and so into a problem response).
 ///
-/// Implement it for your own error enums — or derive it with `#[derive(svless::Problem)]` —
+/// Implement it for your own error enums — or derive it with `#[derive(svless::IntoProblem)]` —
 /// and return `Result<T, YourError>` from handlers.
 ///
 /// ```
@@ -388,7 +388,7 @@ impl IntoResponse for Error {
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be turned into a problem response",
-    note = "implement `svless::IntoProblem` for `{Self}`, or add `#[derive(svless::Problem)]` to it"
+    note = "implement `svless::IntoProblem` for `{Self}`, or add `#[derive(svless::IntoProblem)]` to it"
 )]
 pub trait IntoProblem {
     /// The problem this error stands for.

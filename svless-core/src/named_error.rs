@@ -83,7 +83,7 @@ impl fmt::Display for NamedError {
 
 impl std::error::Error for NamedError {}
 
-/// Turns a handler's error into a [`NamedError`]. Derive it with `#[derive(svless::NamedError)]`
+/// Turns a handler's error into a [`NamedError`]. Derive it with `#[derive(svless::IntoNamedError)]`
 /// (`#[error_type("Image.TooLarge")]` on each variant), or implement it.
 ///
 /// ```
@@ -101,7 +101,7 @@ impl std::error::Error for NamedError {}
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no Lambda error name",
-    note = "derive `svless::NamedError` on `{Self}` (with `#[error_type(\"Area.Name\")]` on each variant), or implement `svless::IntoNamedError`"
+    note = "derive `svless::IntoNamedError` on `{Self}` (with `#[error_type(\"Area.Name\")]` on each variant), or implement `svless::IntoNamedError`"
 )]
 pub trait IntoNamedError {
     /// The named error.
@@ -134,7 +134,7 @@ impl IntoNamedError for std::convert::Infallible {
 /// Implemented for `()` and `Result<(), E>` with `E: IntoNamedError`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the result of an event handler",
-    note = "return `()` or `Result<(), E>` where `E` implements `svless::IntoNamedError` (derive `svless::NamedError`)"
+    note = "return `()` or `Result<(), E>` where `E` implements `svless::IntoNamedError` (derive `svless::IntoNamedError`)"
 )]
 pub trait IntoOutcome {
     /// `Ok(())` or the named failure.

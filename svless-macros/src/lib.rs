@@ -173,7 +173,7 @@ pub fn api(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 /// use svless::IntoProblem;
 ///
-/// #[derive(Debug, svless::Problem)]
+/// #[derive(Debug, svless::IntoProblem)]
 /// enum TodoError {
 ///     #[problem(status = 404, title = "Todo not found", type = "https://example.com/probs/todo-not-found")]
 ///     NotFound(u64),
@@ -194,7 +194,7 @@ pub fn api(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// assert_eq!(problem.status(), 404);
 /// assert_eq!(problem.detail(), Some("no todo 7"));
 /// ```
-#[proc_macro_derive(Problem, attributes(problem))]
+#[proc_macro_derive(IntoProblem, attributes(problem))]
 pub fn derive_problem(item: TokenStream) -> TokenStream {
     problem::expand(item.into()).into()
 }
@@ -338,7 +338,7 @@ pub fn event(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// `#[svless::task(name = "resize")]` on an `async fn` whose first argument is the state input
 /// (any `serde::Deserialize` type; a mismatch fails as `Svless.InvalidTaskInput` naming the field)
 /// and whose result is the task output (`serde::Serialize`), or `Result<O, E>` where `E` derives
-/// `svless::NamedError`, so that `Retry` and `Catch` match its `errorType`s.
+/// `svless::IntoNamedError`, so that `Retry` and `Catch` match its `errorType`s.
 ///
 /// ```
 /// use serde::{Deserialize, Serialize};
@@ -348,7 +348,7 @@ pub fn event(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// #[derive(Serialize)]
 /// struct Resized { key: String }
 ///
-/// #[derive(Debug, svless::NamedError)]
+/// #[derive(Debug, svless::IntoNamedError)]
 /// enum ResizeError {
 ///     #[error_type("Image.TooLarge")]
 ///     TooLarge,
@@ -406,7 +406,7 @@ pub fn ws(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Declares a Lambda authorizer: `#[svless::authorizer]` (named like the function) or
 /// `#[svless::authorizer(name = "authorize")]` on an `async fn` taking a
 /// `svless::auth::authorizer::AuthorizerRequest` and returning an `Authorization`. Needs the
-/// `auth` feature of `svless`. It is chosen like a task: `App::handler`, `SVLESS_HANDLER`, or a
+/// `auth` feature of `svless`. It is chosen like a task: `App::task`, `SVLESS_HANDLER`, or a
 /// function of its name.
 ///
 /// ```
@@ -433,7 +433,7 @@ pub fn authorizer(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 /// use svless::IntoNamedError;
 ///
-/// #[derive(Debug, svless::NamedError)]
+/// #[derive(Debug, svless::IntoNamedError)]
 /// enum ResizeError {
 ///     #[error_type("Image.TooLarge")]
 ///     TooLarge { megabytes: u64 },
@@ -453,7 +453,7 @@ pub fn authorizer(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// let err = ResizeError::TooLarge { megabytes: 12 }.into_named_error();
 /// assert_eq!((err.error_type(), err.message()), ("Image.TooLarge", "the image has 12 MB"));
 /// ```
-#[proc_macro_derive(NamedError, attributes(error_type))]
+#[proc_macro_derive(IntoNamedError, attributes(error_type))]
 pub fn derive_named_error(item: TokenStream) -> TokenStream {
     named_error::expand(item.into()).into()
 }

@@ -1,4 +1,4 @@
-//! `#[derive(svless::NamedError)]`.
+//! `#[derive(svless::IntoNamedError)]`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -76,7 +76,7 @@ fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
         Data::Union(_) => {
             return Err(syn::Error::new_spanned(
                 ident,
-                "`NamedError` is derived for enums and structs",
+                "`IntoNamedError` is derived for enums and structs",
             ));
         }
     };

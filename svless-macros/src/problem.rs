@@ -1,4 +1,4 @@
-//! `#[derive(svless::Problem)]`.
+//! `#[derive(svless::IntoProblem)]`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -110,7 +110,7 @@ fn expand_inner(input: TokenStream) -> syn::Result<TokenStream> {
         Data::Union(_) => {
             return Err(syn::Error::new_spanned(
                 ident,
-                "`Problem` is derived for enums and structs",
+                "`IntoProblem` is derived for enums and structs",
             ));
         }
     };

@@ -72,8 +72,8 @@ pub use svless_auth as auth;
 #[cfg(feature = "store")]
 pub use svless_macros::Entity;
 pub use svless_macros::{
-    NamedError, PathParams, Problem, api, authorizer, dynamodb_stream, event, kinesis, s3, sqs,
-    task, ws,
+    IntoNamedError, IntoProblem, PathParams, api, authorizer, dynamodb_stream, event, kinesis, s3,
+    sqs, task, ws,
 };
 /// Storage: the object store over S3, memory and a local directory (feature `store`; the S3
 /// backend with feature `s3`).

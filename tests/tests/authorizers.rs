@@ -195,7 +195,7 @@ async fn gate(request: AuthorizerRequest) -> Authorization {
 
 #[tokio::test]
 async fn the_authorizer_attribute_registers_a_named_authorizer() {
-    let app = App::new().on(gate).handler("gate");
+    let app = App::new().on(gate).task("gate");
     let out = app
         .dispatch(
             &fixture("authorizer-token.json"),

@@ -36,7 +36,7 @@ async fn dispatch<S: Send + Sync + 'static>(
     Ok(serde_json::from_slice(&out).expect("a JSON answer"))
 }
 
-#[derive(Debug, svless::NamedError)]
+#[derive(Debug, svless::IntoNamedError)]
 enum UploadError {
     #[error_type("Upload.Rejected")]
     Rejected(String),
@@ -650,7 +650,7 @@ async fn a_missing_image_names_the_view_type_as_aws_does() {
     modify["StreamViewType"] = json!("NEW_IMAGE");
     let record: aws_lambda_events::dynamodb::EventRecord =
         serde_json::from_value(records[1].clone()).expect("a record");
-    let err = StreamRecord::<Note>::from_event_record(record).expect_err("no old image");
+    let err = StreamRecord::<Note>::from_record(record).expect_err("no old image");
     assert!(err.contains("NEW_IMAGE"), "{err}");
 }
 
@@ -706,7 +706,7 @@ async fn event_layers_wrap_sqs_and_task_handlers() {
     let app = App::new()
         .on(slow_job)
         .on(slow_task)
-        .handler("slow-task")
+        .task("slow-task")
         .event_layer(tower::timeout::TimeoutLayer::new(
             std::time::Duration::from_secs(1),
         ))

@@ -367,7 +367,7 @@ async fn payloads_of_no_known_source_are_named_errors() {
 
 #[tokio::test]
 async fn user_error_enums_become_problems() {
-    #[derive(Debug, svless::Problem)]
+    #[derive(Debug, svless::IntoProblem)]
     enum TodoError {
         #[problem(
             status = 404,

@@ -20,7 +20,7 @@ struct Resized {
     seconds_left: bool,
 }
 
-#[derive(Debug, svless::NamedError)]
+#[derive(Debug, svless::IntoNamedError)]
 enum ResizeError {
     #[error_type("Image.TooLarge")]
     TooLarge { width: u32 },
@@ -147,7 +147,7 @@ async fn tasks_are_chosen_by_function_name_mapping_or_explicit_handler() {
     .expect("runs");
     assert_eq!(out, json!("token AQB8AAAAKgAAAAMAAAAA for 7"));
     // Explicit handler, whatever the function is called.
-    let explicit = app().handler("resize");
+    let explicit = app().task("resize");
     let out = run(&explicit, "anything", json!({"key": "a.png", "width": 1}))
         .await
         .expect("runs");
@@ -168,7 +168,7 @@ fn mappings_to_missing_tasks_fail_when_the_app_is_built() {
     let err = App::new()
         .on(resize)
         .function("f", "rezise")
-        .handler("nope")
+        .task("nope")
         .check()
         .expect_err("misconfigured");
     let text = err.to_string();

@@ -16,7 +16,7 @@ use svless::source::websocket::WsMessage;
 use svless::{App, Context, Metrics, NamedError};
 
 /// Failures with the names Lambda and Step Functions report.
-#[derive(Debug, svless::NamedError)]
+#[derive(Debug, svless::IntoNamedError)]
 pub enum DemoError {
     /// The image is too wide.
     #[error_type("Image.TooLarge")]

@@ -41,7 +41,7 @@ pub struct Filter {
 }
 
 /// What can go wrong with todos.
-#[derive(Debug, svless::Problem)]
+#[derive(Debug, svless::IntoProblem)]
 pub enum TodoError {
     /// No todo has that id.
     #[problem(

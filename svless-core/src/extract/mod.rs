@@ -14,7 +14,7 @@ mod state;
 
 pub use body::RawBody;
 pub use json::Json;
-pub use path::{Path, PathParams};
+pub use path::{MatchedParams, Path};
 pub use query::Query;
 pub use state::{FromRef, State};
 

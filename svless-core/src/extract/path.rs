@@ -31,22 +31,22 @@ pub struct Path<T>(pub T);
 /// The router stores them in the request's extensions; [`Path`] deserializes them.
 ///
 /// ```
-/// use svless_core::extract::PathParams;
-/// let params = PathParams::from_pairs([("id", "7")]);
+/// use svless_core::extract::MatchedParams;
+/// let params = MatchedParams::from_pairs([("id", "7")]);
 /// assert_eq!(params.get("id"), Some("7"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PathParams {
+pub struct MatchedParams {
     pairs: Vec<(Arc<str>, String)>,
     /// The first parameter whose percent-decoded bytes are not UTF-8: [`Path`] refuses it.
     not_utf8: Option<Arc<str>>,
 }
 
-impl PathParams {
+impl MatchedParams {
     /// Builds parameters from name/value pairs (values already decoded).
     ///
     /// ```
-    /// let params = svless_core::extract::PathParams::from_pairs([("a", "1"), ("b", "2")]);
+    /// let params = svless_core::extract::MatchedParams::from_pairs([("a", "1"), ("b", "2")]);
     /// assert_eq!(params.iter().count(), 2);
     /// ```
     pub fn from_pairs<N: Into<Arc<str>>, V: Into<String>>(
@@ -76,7 +76,7 @@ impl PathParams {
     /// The value of the parameter `name`.
     ///
     /// ```
-    /// let params = svless_core::extract::PathParams::from_pairs([("id", "7")]);
+    /// let params = svless_core::extract::MatchedParams::from_pairs([("id", "7")]);
     /// assert_eq!(params.get("nope"), None);
     /// ```
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -89,7 +89,7 @@ impl PathParams {
     /// The parameters as `(name, value)` pairs in template order.
     ///
     /// ```
-    /// let params = svless_core::extract::PathParams::from_pairs([("id", "7")]);
+    /// let params = svless_core::extract::MatchedParams::from_pairs([("id", "7")]);
     /// assert_eq!(params.iter().next(), Some(("id", "7")));
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
@@ -101,12 +101,12 @@ impl<T: DeserializeOwned> Path<T> {
     /// Deserializes parameters into `T`, with the rejection a handler argument would give.
     ///
     /// ```
-    /// use svless_core::{Path, extract::PathParams};
-    /// let params = PathParams::from_pairs([("id", "seven")]);
+    /// use svless_core::{Path, extract::MatchedParams};
+    /// let params = MatchedParams::from_pairs([("id", "seven")]);
     /// let err = Path::<u32>::from_params(&params).unwrap_err();
     /// assert_eq!(err.to_problem().extensions["field"], "id");
     /// ```
-    pub fn from_params(params: &PathParams) -> Result<Self, Error> {
+    pub fn from_params(params: &MatchedParams) -> Result<Self, Error> {
         if let Some(name) = &params.not_utf8 {
             return Err(Error::bad_request(format!(
                 "the path parameter `{name}` is not UTF-8 text once percent-decoded"
@@ -129,9 +129,9 @@ impl<S: Sync, T: DeserializeOwned> FromRequestParts<S> for Path<T> {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
-        match parts.extensions.get::<PathParams>() {
+        match parts.extensions.get::<MatchedParams>() {
             Some(params) => Self::from_params(params),
-            None => Self::from_params(&PathParams::default()),
+            None => Self::from_params(&MatchedParams::default()),
         }
     }
 }
@@ -438,7 +438,7 @@ mod tests {
             owner: String,
             id: u32,
         }
-        let params = PathParams::from_pairs([("owner", "ann"), ("id", "7")]);
+        let params = MatchedParams::from_pairs([("owner", "ann"), ("id", "7")]);
         assert_eq!(
             Path::<Key>::from_params(&params).unwrap().0,
             Key {
@@ -450,14 +450,14 @@ mod tests {
             Path::<(String, u32)>::from_params(&params).unwrap().0,
             ("ann".into(), 7)
         );
-        let one = PathParams::from_pairs([("id", "42")]);
+        let one = MatchedParams::from_pairs([("id", "42")]);
         assert_eq!(Path::<u64>::from_params(&one).unwrap().0, 42);
         assert_eq!(Path::<String>::from_params(&one).unwrap().0, "42");
     }
 
     #[test]
     fn unparsable_value_names_the_parameter() {
-        let params = PathParams::from_pairs([("owner", "ann"), ("id", "x")]);
+        let params = MatchedParams::from_pairs([("owner", "ann"), ("id", "x")]);
         let err = Path::<(String, u32)>::from_params(&params).unwrap_err();
         assert_eq!(err.status(), 400);
         assert_eq!(err.to_problem().extensions["field"], "id");
@@ -471,12 +471,12 @@ mod tests {
             Open,
             Done,
         }
-        let params = PathParams::from_pairs([("status", "done")]);
+        let params = MatchedParams::from_pairs([("status", "done")]);
         assert_eq!(
             Path::<Status>::from_params(&params).unwrap().0,
             Status::Done
         );
-        let bad = PathParams::from_pairs([("status", "maybe")]);
+        let bad = MatchedParams::from_pairs([("status", "maybe")]);
         assert_eq!(
             Path::<Status>::from_params(&bad)
                 .unwrap_err()

@@ -12,7 +12,7 @@ pub(crate) use respond::{RouterService, route};
 pub use template::{Template, TemplateError};
 
 use crate::body::{Request, Response};
-use crate::extract::PathParams;
+use crate::extract::MatchedParams;
 use crate::handler::BoxFuture;
 use http::Method;
 use std::collections::HashMap;
@@ -135,7 +135,7 @@ struct Node {
 
 /// What a lookup found.
 pub(crate) enum Found {
-    Route { index: usize, params: PathParams },
+    Route { index: usize, params: MatchedParams },
     MethodNotAllowed { allow: Vec<Method> },
     Nothing,
 }
@@ -236,10 +236,10 @@ impl Router {
         method: &Method,
         template: &str,
         params: &HashMap<String, String>,
-    ) -> Option<(usize, PathParams)> {
+    ) -> Option<(usize, MatchedParams)> {
         let candidates = self.by_template.get(template)?;
         let index = self.pick(candidates, method)?;
-        let mut out = PathParams::default();
+        let mut out = MatchedParams::default();
         for name in self.routes[index].template.params() {
             out.push(name.into(), params.get(name)?.clone());
         }
@@ -282,8 +282,8 @@ impl Router {
         }
     }
 
-    fn params(&self, index: usize, segments: &[&str], captures: &[Capture]) -> PathParams {
-        let mut params = PathParams::default();
+    fn params(&self, index: usize, segments: &[&str], captures: &[Capture]) -> MatchedParams {
+        let mut params = MatchedParams::default();
         for (name, capture) in self.routes[index].template.params().zip(captures) {
             let raw = match *capture {
                 Capture::One(i) => decode_bytes(segments[i]),

@@ -4,8 +4,8 @@
 use super::{Found, Router};
 use crate::body::{Request, Response};
 use crate::error::Error;
-use crate::event::RouteHint;
 use crate::handler::BoxFuture;
+use crate::payload::RouteHint;
 use crate::response::IntoResponse;
 use http::{HeaderValue, Method, StatusCode, header};
 use std::convert::Infallible;

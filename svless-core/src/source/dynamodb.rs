@@ -110,10 +110,10 @@ impl<T: DeserializeOwned> StreamRecord<T> {
     /// })).expect("a record");
     /// #[derive(serde::Deserialize, Debug, PartialEq)]
     /// struct Item { id: String, n: u32 }
-    /// let typed = StreamRecord::<Item>::from_event_record(record).expect("decodes");
+    /// let typed = StreamRecord::<Item>::from_record(record).expect("decodes");
     /// assert_eq!(typed.change, Change::Insert { new: Item { id: "a".into(), n: 3 } });
     /// ```
-    pub fn from_event_record(record: EventRecord) -> Result<Self, String> {
+    pub fn from_record(record: EventRecord) -> Result<Self, String> {
         // As AWS names view types: `NEW_IMAGE`, `KEYS_ONLY`, ...
         let view = record
             .change
@@ -208,7 +208,7 @@ where
 {
     let handler: RecordHandler<EventRecord, S> =
         Arc::new(move |record, invocation| -> BoxFuture<_> {
-            match StreamRecord::<T>::from_event_record(record) {
+            match StreamRecord::<T>::from_record(record) {
                 Ok(typed) => super::guarded(handler(typed, invocation)),
                 Err(message) => Box::pin(std::future::ready(Err(NamedError::new(
                     "Svless.UndecodableRecord",

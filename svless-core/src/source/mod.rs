@@ -30,7 +30,7 @@ pub(crate) type RecordHandler<R, S> =
 /// subscriptions and three functions — `rebind` (handlers registered before the app had its
 /// state), `takes` (which [`SourceKind`]s are its) and `dispatch` (run an event through its
 /// handlers with its delivery semantics). Adding a source is its module, one line here, a
-/// [`SourceKind`] variant and the classifier's arm (`event::classify`).
+/// [`SourceKind`] variant and the classifier's arm (`payload::classify`).
 macro_rules! sources {
     ($($field:ident: $module:ident,)*) => {
         /// The event handlers of an app, by source.

@@ -83,10 +83,10 @@ impl<T: FromBody> Message<T> {
     ///     "messageId": "m1", "body": "{\"n\": 3}", "attributes": {"ApproximateReceiveCount": "2"},
     ///     "messageAttributes": {}, "eventSource": "aws:sqs"
     /// })).expect("a message");
-    /// let message = Message::<serde_json::Value>::from_sqs(raw).expect("decodes");
+    /// let message = Message::<serde_json::Value>::from_record(raw).expect("decodes");
     /// assert_eq!((message.body["n"].as_u64(), message.receive_count), (Some(3), 2));
     /// ```
-    pub fn from_sqs(message: SqsMessage) -> Result<Self, String> {
+    pub fn from_record(message: SqsMessage) -> Result<Self, String> {
         let body = T::from_body(message.body.as_deref().unwrap_or(""))?;
         let receive_count = message
             .attributes
@@ -144,7 +144,7 @@ where
 {
     let handler: RecordHandler<SqsMessage, S> =
         Arc::new(move |message, invocation| -> BoxFuture<_> {
-            match Message::<T>::from_sqs(message) {
+            match Message::<T>::from_record(message) {
                 Ok(typed) => super::guarded(handler(typed, invocation)),
                 Err(reason) => Box::pin(std::future::ready(Err(NamedError::new(
                     "Svless.UndecodableRecord",

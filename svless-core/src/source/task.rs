@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
 
-/// The errors a task can raise, by name: what `#[derive(svless::NamedError)]` lists, so that a
+/// The errors a task can raise, by name: what `#[derive(svless::IntoNamedError)]` lists, so that a
 /// state machine's `ErrorEquals` can be checked against them.
 ///
 /// ```
@@ -142,7 +142,7 @@ pub fn decode_input<T: DeserializeOwned>(payload: &[u8]) -> Result<T, NamedError
 ///         task::subscribe(sources, "double", &[], |n: u64, _inv| async move { Ok(n * 2) });
 ///     }
 /// }
-/// let app = svless_core::App::new().on(Double).handler("double");
+/// let app = svless_core::App::new().on(Double).task("double");
 /// ```
 pub fn subscribe<S, T, O, F, Fut>(
     sources: &mut super::Sources<S>,

@@ -111,10 +111,10 @@ impl<T: DeserializeOwned + 'static> WsMessage<T> {
     ///                        "connectedAt": 0, "requestTimeEpoch": 0},
     ///     "body": "{\"text\": \"hi\"}", "isBase64Encoded": false
     /// })).expect("an event");
-    /// let message = WsMessage::<serde_json::Value>::from_event(raw).expect("decodes");
+    /// let message = WsMessage::<serde_json::Value>::from_record(raw).expect("decodes");
     /// assert_eq!((message.event_type, message.body["text"].as_str()), (WsEventType::Message, Some("hi")));
     /// ```
-    pub fn from_event(event: ApiGatewayWebsocketProxyRequest) -> Result<Self, Error> {
+    pub fn from_record(event: ApiGatewayWebsocketProxyRequest) -> Result<Self, Error> {
         let rc = event.request_context;
         let event_type = match rc.event_type.as_deref() {
             Some("CONNECT") => WsEventType::Connect,
@@ -122,7 +122,7 @@ impl<T: DeserializeOwned + 'static> WsMessage<T> {
             _ => WsEventType::Message,
         };
         let body = if event.is_base64_encoded {
-            let decoded = crate::event::decode_body(event.body, true)
+            let decoded = crate::payload::decode_body(event.body, true)
                 .map_err(|e| Error::bad_request(e.to_string()))?;
             decode_body(Some(decoded.as_bytes()))?
         } else {
@@ -192,7 +192,7 @@ where
 {
     let handler = Arc::new(handler);
     let ws: WsHandler<S> = Arc::new(move |event, invocation| -> BoxFuture<Response> {
-        let message = match WsMessage::<T>::from_event(event) {
+        let message = match WsMessage::<T>::from_record(event) {
             Ok(message) => message,
             Err(rejection) => return Box::pin(std::future::ready(rejection.into_response())),
         };

@@ -20,7 +20,7 @@ struct Renamed { todo_id: String }
 #[derive(Deserialize)]
 struct Page { limit: Option<u32> }
 
-#[derive(Debug, svless::Problem)]
+#[derive(Debug, svless::IntoProblem)]
 enum TodoError {
     #[problem(status = 404, title = "Todo not found", type = "https://example.com/probs/todo-not-found")]
     Missing(String),

@@ -1,4 +1,4 @@
-#[derive(Debug, svless::NamedError)]
+#[derive(Debug, svless::IntoNamedError)]
 enum ResizeError {
     #[error_type("Image.TooLarge")]
     TooLarge,

@@ -1,4 +1,4 @@
-#[derive(Debug, svless::Problem)]
+#[derive(Debug, svless::IntoProblem)]
 enum TodoError {
     #[problem(status = 200)]
     Missing,

@@ -1,4 +1,6 @@
-//! Event sources: decoding Lambda payloads into requests and encoding responses back.
+//! Lambda payloads: telling an invocation's source from the payload's first members
+//! (classifying it), decoding the HTTP formats (API Gateway REST and HTTP APIs, function URLs,
+//! load balancers) into requests, and encoding responses back.
 //!
 //! Each payload is decoded once, straight into its own `aws_lambda_events` type, after a cheap
 //! look at the few members that tell the formats apart (`version`, `requestContext.elb`,
@@ -26,7 +28,7 @@ use std::borrow::Cow;
 /// Why a payload could not be turned into a request.
 ///
 /// ```
-/// assert_eq!(svless_core::event::DecodeError::UnknownSource.error_type(), "Svless.UnknownEventSource");
+/// assert_eq!(svless_core::payload::DecodeError::UnknownSource.error_type(), "Svless.UnknownEventSource");
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -54,7 +56,7 @@ impl DecodeError {
     /// The `errorType` svless reports for this error.
     ///
     /// ```
-    /// assert_eq!(svless_core::event::DecodeError::UnknownSource.error_type(), "Svless.UnknownEventSource");
+    /// assert_eq!(svless_core::payload::DecodeError::UnknownSource.error_type(), "Svless.UnknownEventSource");
     /// ```
     pub fn error_type(&self) -> &'static str {
         match self {
