@@ -384,31 +384,17 @@ impl<S: Send + Sync + 'static> App<S> {
         self
     }
 
-    /// The task an invocation goes to, if it goes to one: the chosen task, else the task the
-    /// function maps to, else the task named like the function.
+    /// The task an invocation goes to, if it goes to one (see [`crate::source::task`]).
     fn task_for(
         &self,
         lambda: &Context,
     ) -> Result<Option<&crate::source::task::Subscription<S>>, NamedError> {
-        let tasks = &self.sources.tasks;
-        if let Some(entry) = &self.entry {
-            return tasks
-                .iter()
-                .find(|t| &t.name == entry)
-                .map(Some)
-                .ok_or_else(|| {
-                    NamedError::new(
-                        "Svless.UnknownTask",
-                        format!("the handler `{entry}` is no task of this app"),
-                    )
-                });
-        }
-        if tasks.is_empty() || lambda.function_name.is_empty() {
-            return Ok(None);
-        }
-        Ok(self
-            .resolve_task(&lambda.function_name)
-            .and_then(|name| tasks.iter().find(|t| t.name == name)))
+        crate::source::task::chosen(
+            &self.sources.tasks,
+            self.entry.as_deref(),
+            &self.functions,
+            &lambda.function_name,
+        )
     }
 
     /// `SVLESS_HANDLER` names the task, unless the app already chose one.
@@ -421,18 +407,7 @@ impl<S: Send + Sync + 'static> App<S> {
     }
 
     fn resolve_task(&self, function: &str) -> Option<String> {
-        let name = crate::source::task::function_name(function);
-        self.functions
-            .iter()
-            .find(|(f, _)| f == function || f == name)
-            .map(|(_, task)| task.clone())
-            .or_else(|| {
-                self.sources
-                    .tasks
-                    .iter()
-                    .find(|t| t.name == name)
-                    .map(|t| t.name.clone())
-            })
+        crate::source::task::resolve(&self.sources.tasks, &self.functions, function)
     }
 
     /// Checks a state machine definition (Amazon States Language JSON) against the app: every

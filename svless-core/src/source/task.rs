@@ -350,6 +350,54 @@ pub(crate) fn check<S>(
     issues
 }
 
+/// The task a function maps to: an explicit mapping (by name or ARN), else the task named like
+/// the function.
+pub(crate) fn resolve<S>(
+    tasks: &[Subscription<S>],
+    functions: &[(String, String)],
+    function: &str,
+) -> Option<String> {
+    let name = function_name(function);
+    functions
+        .iter()
+        .find(|(f, _)| f == function || f == name)
+        .map(|(_, task)| task.clone())
+        .or_else(|| {
+            tasks
+                .iter()
+                .find(|t| t.name == name)
+                .map(|t| t.name.clone())
+        })
+}
+
+/// The task an invocation runs, if it runs one: the task the app chose (`App::task`,
+/// `SVLESS_HANDLER`), else the task the invoked function maps to. A chosen task the app does not
+/// have is `Svless.UnknownTask`.
+pub(crate) fn chosen<'t, S>(
+    tasks: &'t [Subscription<S>],
+    entry: Option<&str>,
+    functions: &[(String, String)],
+    function_name: &str,
+) -> Result<Option<&'t Subscription<S>>, NamedError> {
+    if let Some(entry) = entry {
+        return tasks
+            .iter()
+            .find(|t| t.name == entry)
+            .map(Some)
+            .ok_or_else(|| {
+                NamedError::new(
+                    "Svless.UnknownTask",
+                    format!("the handler `{entry}` is no task of this app"),
+                )
+            });
+    }
+    if tasks.is_empty() || function_name.is_empty() {
+        return Ok(None);
+    }
+    Ok(resolve(tasks, functions, function_name)
+        .and_then(|name| tasks.iter().find(|t| t.name == name)))
+}
+
 /// Tasks registered before the app had its state, for the stateful app.
 pub(crate) fn rebind<S: 'static>(subscriptions: Vec<Subscription<()>>) -> Vec<Subscription<S>> {
     subscriptions
