@@ -8,7 +8,6 @@ use aws_lambda_events::dynamodb::EventRecord;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -164,12 +163,6 @@ struct SequenceInner {
     sequence_number: String,
 }
 
-#[derive(Deserialize)]
-struct RawEvent<'a> {
-    #[serde(rename = "Records", borrow)]
-    records: Vec<&'a RawValue>,
-}
-
 pub(crate) struct Subscription<S> {
     pub(crate) handler: RecordHandler<EventRecord, S>,
 }
@@ -219,75 +212,26 @@ where
     sources.dynamodb.push(Subscription { handler });
 }
 
-/// The outcome of a batch: the sequence number of the first record that failed, if any.
-///
-/// Records run in stream order and the batch stops at the first failure, so that nothing after
-/// it is applied before it is retried.
+/// How DynamoDB Streams names its records.
+const STREAM: super::batch::Stream<EventRecord> = super::batch::Stream {
+    name: "DynamoDB stream",
+    sequence: |record| record.change.sequence_number.clone().unwrap_or_default(),
+    raw_sequence: |raw| {
+        serde_json::from_str::<SequenceOnly>(raw)
+            .ok()
+            .map(|s| s.dynamodb.sequence_number)
+    },
+};
+
+/// The sequence number of the first record that failed, if any: records run in stream order
+/// and the batch stops at the first failure.
 pub(crate) async fn run<S>(
     subscriptions: &[Subscription<S>],
     payload: &[u8],
     invocation: &Invocation<S>,
 ) -> Result<Option<String>, NamedError> {
-    // One pass over the whole batch in the common case; record by record only when it fails,
-    // to find the record that is malformed.
-    if let Ok(event) = serde_json::from_slice::<aws_lambda_events::dynamodb::Event>(payload) {
-        for record in event.records {
-            if let Some(failed) = process(subscriptions, record, invocation).await {
-                return Ok(Some(failed));
-            }
-        }
-        return Ok(None);
-    }
-    let event: RawEvent<'_> = serde_json::from_slice(payload).map_err(|e| {
-        NamedError::new(
-            "Svless.MalformedEvent",
-            format!("the DynamoDB stream event is malformed: {e}"),
-        )
-    })?;
-    for raw in event.records {
-        let record: EventRecord = match serde_json::from_str(raw.get()) {
-            Ok(record) => record,
-            Err(err) => {
-                let sequence = serde_json::from_str::<SequenceOnly>(raw.get())
-                    .map(|s| s.dynamodb.sequence_number)
-                    .map_err(|_| {
-                        NamedError::new(
-                            "Svless.MalformedEvent",
-                            format!("a stream record is malformed and has no sequence number to report: {err}"),
-                        )
-                    })?;
-                tracing::error!(sequence_number = %sequence, error = %err, "a stream record is malformed");
-                return Ok(Some(sequence));
-            }
-        };
-        if let Some(failed) = process(subscriptions, record, invocation).await {
-            return Ok(Some(failed));
-        }
-    }
-    Ok(None)
-}
-
-/// Gives one record to every stream handler; the record's sequence number if one fails.
-async fn process<S>(
-    subscriptions: &[Subscription<S>],
-    record: EventRecord,
-    invocation: &Invocation<S>,
-) -> Option<String> {
-    let sequence = record.change.sequence_number.clone().unwrap_or_default();
-    let mut record = Some(record);
-    for (i, subscription) in subscriptions.iter().enumerate() {
-        let this = if i + 1 == subscriptions.len() {
-            record.take()
-        } else {
-            record.clone()
-        };
-        let Some(this) = this else { break };
-        if let Err(err) = (subscription.handler)(this, invocation.clone()).await {
-            tracing::error!(sequence_number = %sequence, error_type = %err.error_type(), error = %err.message(), "a stream record failed; the batch stops here");
-            return Some(sequence);
-        }
-    }
-    None
+    let handlers: Vec<_> = subscriptions.iter().map(|s| &s.handler).collect();
+    super::batch::in_stream_order(&STREAM, &handlers, payload, invocation).await
 }
 
 /// Handlers registered before the app had its state, for the stateful app.
@@ -312,9 +256,10 @@ pub(crate) async fn dispatch<S: Send + Sync + 'static>(
     payload: &[u8],
     invocation: Invocation<S>,
 ) -> Result<Vec<u8>, NamedError> {
-    if sources.dynamodb.is_empty() {
-        return Err(super::unhandled("DynamoDB stream records"));
-    }
-    let failed = run(&sources.dynamodb, payload, &invocation).await?;
-    Ok(super::batch_response(failed.iter()))
+    super::batch::answer(
+        sources.dynamodb.is_empty(),
+        "DynamoDB stream records",
+        run(&sources.dynamodb, payload, &invocation),
+    )
+    .await
 }

@@ -4,11 +4,10 @@ use super::RecordHandler;
 use crate::handler::BoxFuture;
 use crate::invocation::Invocation;
 use crate::named_error::NamedError;
-use aws_lambda_events::kinesis::{KinesisEvent, KinesisEventRecord};
+use aws_lambda_events::kinesis::KinesisEventRecord;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -140,12 +139,6 @@ where
 }
 
 #[derive(Deserialize)]
-struct RawEvent<'a> {
-    #[serde(rename = "Records", borrow)]
-    records: Vec<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
 struct SequenceOnly {
     kinesis: SequenceNumber,
 }
@@ -156,7 +149,18 @@ struct SequenceNumber {
     sequence_number: String,
 }
 
-/// The sequence number of the first record that failed, if any. Records run in shard order and
+/// How Kinesis names its records.
+const STREAM: super::batch::Stream<KinesisEventRecord> = super::batch::Stream {
+    name: "Kinesis",
+    sequence: |record| record.kinesis.sequence_number.clone(),
+    raw_sequence: |raw| {
+        serde_json::from_str::<SequenceOnly>(raw)
+            .ok()
+            .map(|s| s.kinesis.sequence_number)
+    },
+};
+
+/// The sequence number of the first record that failed, if any: records run in shard order and
 /// the batch stops at the first failure, as Lambda's checkpoint for a Kinesis event source mapping
 /// with `ReportBatchItemFailures` expects; a record that does not decode is that failure.
 pub(crate) async fn run<S>(
@@ -164,57 +168,8 @@ pub(crate) async fn run<S>(
     payload: &[u8],
     invocation: &Invocation<S>,
 ) -> Result<Option<String>, NamedError> {
-    if let Ok(event) = serde_json::from_slice::<KinesisEvent>(payload) {
-        for record in event.records {
-            if let Some(failed) = process(subscriptions, record, invocation).await {
-                return Ok(Some(failed));
-            }
-        }
-        return Ok(None);
-    }
-    let event: RawEvent<'_> = serde_json::from_slice(payload).map_err(|e| {
-        NamedError::new(
-            "Svless.MalformedEvent",
-            format!("the Kinesis event is malformed: {e}"),
-        )
-    })?;
-    for raw in event.records {
-        let record: KinesisEventRecord = match serde_json::from_str(raw.get()) {
-            Ok(record) => record,
-            Err(err) => {
-                let sequence = serde_json::from_str::<SequenceOnly>(raw.get())
-                    .map(|s| s.kinesis.sequence_number)
-                    .map_err(|_| {
-                        NamedError::new(
-                            "Svless.MalformedEvent",
-                            format!("a Kinesis record is malformed and has no sequence number to report: {err}"),
-                        )
-                    })?;
-                tracing::error!(sequence_number = %sequence, error = %err, "a Kinesis record is malformed");
-                return Ok(Some(sequence));
-            }
-        };
-        if let Some(failed) = process(subscriptions, record, invocation).await {
-            return Ok(Some(failed));
-        }
-    }
-    Ok(None)
-}
-
-/// Gives one record to every Kinesis handler; its sequence number if one fails.
-async fn process<S>(
-    subscriptions: &[Subscription<S>],
-    record: KinesisEventRecord,
-    invocation: &Invocation<S>,
-) -> Option<String> {
-    let sequence = record.kinesis.sequence_number.clone();
-    for subscription in subscriptions {
-        if let Err(err) = (subscription.handler)(record.clone(), invocation.clone()).await {
-            tracing::error!(sequence_number = %sequence, error_type = %err.error_type(), error = %err.message(), "a Kinesis record failed; the batch stops here");
-            return Some(sequence);
-        }
-    }
-    None
+    let handlers: Vec<_> = subscriptions.iter().map(|s| &s.handler).collect();
+    super::batch::in_stream_order(&STREAM, &handlers, payload, invocation).await
 }
 
 /// Handlers registered before the app had its state, for the stateful app.
@@ -239,9 +194,10 @@ pub(crate) async fn dispatch<S: Send + Sync + 'static>(
     payload: &[u8],
     invocation: Invocation<S>,
 ) -> Result<Vec<u8>, NamedError> {
-    if sources.kinesis.is_empty() {
-        return Err(super::unhandled("Kinesis records"));
-    }
-    let failed = run(&sources.kinesis, payload, &invocation).await?;
-    Ok(super::batch_response(failed.iter()))
+    super::batch::answer(
+        sources.kinesis.is_empty(),
+        "Kinesis records",
+        run(&sources.kinesis, payload, &invocation),
+    )
+    .await
 }

@@ -5,6 +5,7 @@
 //! results, partial batch responses), how a handler is registered on an [`App`](crate::App), and
 //! how an event is handed to its handlers (`dispatch`).
 
+mod batch;
 mod dispatch;
 pub mod dynamodb;
 pub mod eventbridge;
@@ -111,14 +112,6 @@ pub(crate) fn unhandled(what: &str) -> NamedError {
         "Svless.UnhandledEvent",
         format!("the app has no handler for {what}; register one with `App::on`"),
     )
-}
-
-/// A partial batch response: the items Lambda should retry.
-pub(crate) fn batch_response<'a>(failed: impl Iterator<Item = &'a String>) -> Vec<u8> {
-    let items: Vec<serde_json::Value> = failed
-        .map(|id| serde_json::json!({ "itemIdentifier": id }))
-        .collect();
-    serde_json::to_vec(&serde_json::json!({ "batchItemFailures": items })).unwrap_or_default()
 }
 
 /// Handlers registered before the app had its state take none: they keep running with `()`.

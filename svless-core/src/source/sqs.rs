@@ -216,9 +216,10 @@ pub(crate) async fn dispatch<S: Send + Sync + 'static>(
     payload: &[u8],
     invocation: Invocation<S>,
 ) -> Result<Vec<u8>, NamedError> {
-    if sources.sqs.is_empty() {
-        return Err(super::unhandled("SQS messages"));
-    }
-    let failed = run(&sources.sqs, payload, &invocation).await?;
-    Ok(super::batch_response(failed.iter()))
+    super::batch::answer(
+        sources.sqs.is_empty(),
+        "SQS messages",
+        run(&sources.sqs, payload, &invocation),
+    )
+    .await
 }
