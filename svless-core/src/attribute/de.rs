@@ -40,9 +40,39 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// The error inside the deserializer; [`DecodeError`] adds the path.
+/// The error inside the deserializer, with the path built as it unwinds (innermost first), so
+/// a decode that succeeds pays nothing for paths.
 #[derive(Debug)]
-struct Error(String);
+struct Error(String, Vec<Segment>);
+
+#[derive(Debug)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+impl Error {
+    fn at(mut self, segment: Segment) -> Self {
+        self.1.push(segment);
+        self
+    }
+
+    fn path(&self) -> String {
+        let mut path = String::new();
+        for segment in self.1.iter().rev() {
+            match segment {
+                Segment::Key(key) => {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(key);
+                }
+                Segment::Index(i) => path.push_str(&format!("[{i}]")),
+            }
+        }
+        if path.is_empty() { ".".into() } else { path }
+    }
+}
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -54,7 +84,7 @@ impl std::error::Error for Error {}
 
 impl de::Error for Error {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        Error(msg.to_string())
+        Error(msg.to_string(), Vec::new())
     }
 }
 
@@ -85,9 +115,9 @@ pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, DecodeError> {
 /// assert_eq!(n, i128::MIN);
 /// ```
 pub fn from_attribute_value<T: DeserializeOwned>(value: AttributeValue) -> Result<T, DecodeError> {
-    serde_path_to_error::deserialize(Deserializer(value)).map_err(|err| DecodeError {
-        path: err.path().to_string(),
-        message: err.into_inner().0,
+    T::deserialize(Deserializer(value)).map_err(|err| DecodeError {
+        path: err.path(),
+        message: err.0,
     })
 }
 
@@ -110,7 +140,7 @@ fn kind(value: &AttributeValue) -> &'static str {
 
 impl Deserializer {
     fn expected(&self, what: &str) -> Error {
-        Error(format!("expected {what}, found {}", kind(&self.0)))
+        de::Error::custom(format!("expected {what}, found {}", kind(&self.0)))
     }
 
     fn number(&self, what: &str) -> Result<&str, Error> {
@@ -127,7 +157,7 @@ macro_rules! numbers {
             fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
                 let text = self.number(concat!("a number for ", stringify!($t)))?;
                 let value: $t = text.parse().map_err(|_| {
-                    Error(format!("the number {text} does not fit {}", stringify!($t)))
+                    <Error as de::Error>::custom(format!("the number {text} does not fit {}", stringify!($t)))
                 })?;
                 visitor.$visit(value)
             }
@@ -159,14 +189,14 @@ impl<'de> de::Deserializer<'de> for Deserializer {
             AttributeValue::Bool(b) => visitor.visit_bool(b),
             AttributeValue::Null(_) => visitor.visit_unit(),
             AttributeValue::M(map) => visitor.visit_map(MapAccess::new(map)),
-            AttributeValue::L(list) => visitor.visit_seq(SeqAccess(list.into_iter())),
-            AttributeValue::Ss(set) => visitor.visit_seq(SeqAccess(
+            AttributeValue::L(list) => visitor.visit_seq(SeqAccess::new(list.into_iter())),
+            AttributeValue::Ss(set) => visitor.visit_seq(SeqAccess::new(
                 set.into_iter()
                     .map(AttributeValue::S)
                     .collect::<Vec<_>>()
                     .into_iter(),
             )),
-            AttributeValue::Ns(set) => visitor.visit_seq(SeqAccess(
+            AttributeValue::Ns(set) => visitor.visit_seq(SeqAccess::new(
                 set.into_iter()
                     .map(AttributeValue::N)
                     .collect::<Vec<_>>()
@@ -177,7 +207,7 @@ impl<'de> de::Deserializer<'de> for Deserializer {
                     .into_iter()
                     .map(|b| AttributeValue::S(base64::engine::general_purpose::STANDARD.encode(b)))
                     .collect();
-                visitor.visit_seq(SeqAccess(encoded.into_iter()))
+                visitor.visit_seq(SeqAccess::new(encoded.into_iter()))
             }
         }
     }
@@ -289,7 +319,7 @@ impl<'de> de::Deserializer<'de> for Deserializer {
             | AttributeValue::Ss(_)
             | AttributeValue::Ns(_)
             | AttributeValue::Bs(_) => match self.0 {
-                AttributeValue::Bs(set) => visitor.visit_seq(SeqAccess(
+                AttributeValue::Bs(set) => visitor.visit_seq(SeqAccess::new(
                     set.into_iter()
                         .map(AttributeValue::B)
                         .collect::<Vec<_>>()
@@ -348,7 +378,7 @@ impl<'de> de::Deserializer<'de> for Deserializer {
                 let (variant, value) = map
                     .into_iter()
                     .next()
-                    .ok_or_else(|| Error("an empty map".into()))?;
+                    .ok_or_else(|| <Error as de::Error>::custom("an empty map"))?;
                 visitor.visit_enum(EnumAccess { variant, value })
             }
             _ => Err(self.expected("an enum variant (S, or M of one member)")),
@@ -375,7 +405,13 @@ fn exact_f64(text: &str) -> Option<f64> {
     (exact == back).then_some(f)
 }
 
-struct SeqAccess(std::vec::IntoIter<AttributeValue>);
+struct SeqAccess(std::vec::IntoIter<AttributeValue>, usize);
+
+impl SeqAccess {
+    fn new(values: std::vec::IntoIter<AttributeValue>) -> Self {
+        SeqAccess(values, 0)
+    }
+}
 
 impl<'de> de::SeqAccess<'de> for SeqAccess {
     type Error = Error;
@@ -385,7 +421,13 @@ impl<'de> de::SeqAccess<'de> for SeqAccess {
         seed: T,
     ) -> Result<Option<T::Value>, Error> {
         match self.0.next() {
-            Some(value) => seed.deserialize(Deserializer(value)).map(Some),
+            Some(value) => {
+                let index = self.1;
+                self.1 += 1;
+                seed.deserialize(Deserializer(value))
+                    .map(Some)
+                    .map_err(|e| e.at(Segment::Index(index)))
+            }
             None => Ok(None),
         }
     }
@@ -397,6 +439,7 @@ impl<'de> de::SeqAccess<'de> for SeqAccess {
 
 struct MapAccess {
     entries: std::collections::hash_map::IntoIter<String, AttributeValue>,
+    key: String,
     value: Option<AttributeValue>,
 }
 
@@ -404,6 +447,7 @@ impl MapAccess {
     fn new(map: std::collections::HashMap<String, AttributeValue>) -> Self {
         MapAccess {
             entries: map.into_iter(),
+            key: String::new(),
             value: None,
         }
     }
@@ -418,8 +462,9 @@ impl<'de> de::MapAccess<'de> for MapAccess {
     ) -> Result<Option<K::Value>, Error> {
         match self.entries.next() {
             Some((key, value)) => {
+                self.key = key;
                 self.value = Some(value);
-                seed.deserialize(de::value::StringDeserializer::<Error>::new(key))
+                seed.deserialize(de::value::StrDeserializer::<Error>::new(&self.key))
                     .map(Some)
             }
             None => Ok(None),
@@ -428,8 +473,10 @@ impl<'de> de::MapAccess<'de> for MapAccess {
 
     fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
         match self.value.take() {
-            Some(value) => seed.deserialize(Deserializer(value)),
-            None => Err(Error("a value without a key".into())),
+            Some(value) => seed
+                .deserialize(Deserializer(value))
+                .map_err(|e| e.at(Segment::Key(std::mem::take(&mut self.key)))),
+            None => Err(de::Error::custom("a value without a key")),
         }
     }
 
@@ -480,5 +527,40 @@ impl<'de> de::VariantAccess<'de> for VariantAccess {
         visitor: V,
     ) -> Result<V::Value, Error> {
         de::Deserializer::deserialize_map(Deserializer(self.0), visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Outer {
+        inner: Inner,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        sizes: Vec<u8>,
+    }
+
+    #[test]
+    fn a_failure_names_its_path() {
+        let item: Item = std::collections::HashMap::from([(
+            "inner".to_string(),
+            AttributeValue::M(std::collections::HashMap::from([(
+                "sizes".to_string(),
+                AttributeValue::L(vec![
+                    AttributeValue::N("1".into()),
+                    AttributeValue::N("300".into()),
+                ]),
+            )])),
+        )])
+        .into();
+        let err = from_item::<Outer>(item).expect_err("300 is no u8");
+        assert_eq!(err.path(), "inner.sizes[1]");
+        assert!(err.to_string().contains("does not fit u8"), "{err}");
     }
 }
