@@ -99,7 +99,7 @@ pub struct HttpRequest<'a> {
     method: &'a str,
     path: &'a str,
     query: &'a str,
-    headers: Vec<(String, &'a [u8])>,
+    headers: Vec<(std::borrow::Cow<'a, str>, &'a [u8])>,
     body: Vec<u8>,
     base64: bool,
     source_ip: String,
@@ -125,15 +125,15 @@ impl<'a> HttpRequest<'a> {
 
     /// Adds a header (repeat it for several values); names are lower-cased.
     pub fn header(mut self, name: &str, value: &'a [u8]) -> Self {
-        self.headers.push((name.to_ascii_lowercase(), value));
+        self.headers.push((name.to_ascii_lowercase().into(), value));
         self
     }
 
     /// Adds every header of a map.
     pub fn headers(mut self, headers: &'a HeaderMap) -> Self {
+        // A header map's names are lower-case already: borrowed, not copied.
         for (name, value) in headers {
-            self.headers
-                .push((name.as_str().to_owned(), value.as_bytes()));
+            self.headers.push((name.as_str().into(), value.as_bytes()));
         }
         self
     }
@@ -184,8 +184,10 @@ impl<'a> HttpRequest<'a> {
             .iter()
             .map(|(name, value)| {
                 std::str::from_utf8(value)
-                    .map(|v| (name.as_str(), v))
-                    .map_err(|_| LocalError::HeaderNotUtf8 { name: name.clone() })
+                    .map(|v| (name.as_ref(), v))
+                    .map_err(|_| LocalError::HeaderNotUtf8 {
+                        name: name.to_string(),
+                    })
             })
             .collect()
     }

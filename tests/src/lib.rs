@@ -167,3 +167,20 @@ pub fn seed(default: u64) -> u64 {
         .and_then(|s| s.parse().ok())
         .unwrap_or(default)
 }
+
+/// The runs of a differential test: the seed `SVLESS_SEED` names (to replay a failure), else
+/// `default_seeds`; and the operations per run, `SVLESS_DIFF_OPS` or `default_ops`.
+pub fn differential_runs(default_seeds: &[u64], default_ops: usize) -> (Vec<u64>, usize) {
+    let ops = std::env::var("SVLESS_DIFF_OPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default_ops);
+    let seeds = match std::env::var("SVLESS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        Some(seed) => vec![seed],
+        None => default_seeds.to_vec(),
+    };
+    (seeds, ops)
+}

@@ -217,19 +217,8 @@ async fn run(seed: u64, ops: usize) {
 
 #[tokio::test]
 async fn memory_local_and_s3_agree_on_random_operation_sequences() {
-    let ops = std::env::var("SVLESS_DIFF_OPS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300);
-    match std::env::var("SVLESS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-    {
-        Some(seed) => run(seed, ops).await,
-        None => {
-            for seed in [1, 2] {
-                run(seed, ops).await;
-            }
-        }
+    let (seeds, ops) = svless_tests::differential_runs(&[1, 2], 300);
+    for seed in seeds {
+        run(seed, ops).await;
     }
 }

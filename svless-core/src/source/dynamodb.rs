@@ -1,7 +1,6 @@
 //! DynamoDB Streams: typed changes, stream-ordered partial batch responses.
 
 use super::RecordHandler;
-use crate::handler::BoxFuture;
 use crate::invocation::Invocation;
 use crate::named_error::NamedError;
 use aws_lambda_events::dynamodb::EventRecord;
@@ -9,7 +8,6 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::future::Future;
-use std::sync::Arc;
 
 /// What happened to an item, with its images decoded into `T`.
 ///
@@ -199,16 +197,7 @@ where
     F: Fn(StreamRecord<T>, Invocation<S>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), NamedError>> + Send + 'static,
 {
-    let handler: RecordHandler<EventRecord, S> =
-        Arc::new(move |record, invocation| -> BoxFuture<_> {
-            match StreamRecord::<T>::from_record(record) {
-                Ok(typed) => super::guarded(handler(typed, invocation)),
-                Err(message) => Box::pin(std::future::ready(Err(NamedError::new(
-                    "Svless.UndecodableRecord",
-                    message,
-                )))),
-            }
-        });
+    let handler = super::typed(StreamRecord::<T>::from_record, handler);
     sources.dynamodb.push(Subscription { handler });
 }
 

@@ -1,7 +1,6 @@
 //! Kinesis Data Streams: typed records, stream-ordered partial batch responses.
 
 use super::RecordHandler;
-use crate::handler::BoxFuture;
 use crate::invocation::Invocation;
 use crate::named_error::NamedError;
 use aws_lambda_events::kinesis::KinesisEventRecord;
@@ -9,7 +8,6 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::future::Future;
-use std::sync::Arc;
 
 /// One Kinesis record as a handler receives it: its data decoded into `T` and its metadata.
 ///
@@ -125,16 +123,7 @@ where
     F: Fn(Record<T>, Invocation<S>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), NamedError>> + Send + 'static,
 {
-    let handler: RecordHandler<KinesisEventRecord, S> =
-        Arc::new(move |record, invocation| -> BoxFuture<_> {
-            match Record::<T>::from_record(record) {
-                Ok(typed) => super::guarded(handler(typed, invocation)),
-                Err(reason) => Box::pin(std::future::ready(Err(NamedError::new(
-                    "Svless.UndecodableRecord",
-                    reason,
-                )))),
-            }
-        });
+    let handler = super::typed(Record::<T>::from_record, handler);
     sources.kinesis.push(Subscription { handler });
 }
 

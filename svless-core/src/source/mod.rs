@@ -126,6 +126,29 @@ pub(crate) fn stateless<R: 'static, S: 'static>(
     })
 }
 
+/// A handler of typed records: `decode` turns the raw record into the handler's type first; a
+/// record that does not decode fails as `Svless.UndecodableRecord` without running the handler.
+pub(crate) fn typed<R, T, S, F, Fut>(
+    decode: fn(R) -> Result<T, String>,
+    handler: F,
+) -> RecordHandler<R, S>
+where
+    R: 'static,
+    T: Send + 'static,
+    F: Fn(T, Invocation<S>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), NamedError>> + Send + 'static,
+{
+    Arc::new(move |record, invocation| -> BoxFuture<_> {
+        match decode(record) {
+            Ok(typed) => guarded(handler(typed, invocation)),
+            Err(reason) => Box::pin(std::future::ready(Err(NamedError::new(
+                "Svless.UndecodableRecord",
+                reason,
+            )))),
+        }
+    })
+}
+
 /// Runs a handler's future, turning a panic into the named error `Svless.Panic`.
 pub(crate) fn guarded<T, F>(future: F) -> BoxFuture<Result<T, NamedError>>
 where

@@ -1,14 +1,12 @@
 //! SQS: typed message bodies, partial batch responses with queue (and FIFO group) semantics.
 
 use super::RecordHandler;
-use crate::handler::BoxFuture;
 use crate::invocation::Invocation;
 use crate::named_error::NamedError;
 use aws_lambda_events::sqs::SqsMessage;
 use serde::de::DeserializeOwned;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::sync::Arc;
 
 /// One SQS message with its body decoded from JSON into `T` (`String` takes the raw text).
 ///
@@ -142,16 +140,7 @@ where
     F: Fn(Message<T>, Invocation<S>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), NamedError>> + Send + 'static,
 {
-    let handler: RecordHandler<SqsMessage, S> =
-        Arc::new(move |message, invocation| -> BoxFuture<_> {
-            match Message::<T>::from_record(message) {
-                Ok(typed) => super::guarded(handler(typed, invocation)),
-                Err(reason) => Box::pin(std::future::ready(Err(NamedError::new(
-                    "Svless.UndecodableRecord",
-                    reason,
-                )))),
-            }
-        });
+    let handler = super::typed(Message::<T>::from_record, handler);
     sources.sqs.push(Subscription { handler });
 }
 
