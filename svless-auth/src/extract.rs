@@ -238,7 +238,7 @@ impl<S: Sync, T: DeserializeOwned> FromRequestParts<S> for AuthorizerContext<T> 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AuthRejection> {
         let ctx = parts
             .extensions
-            .get::<svless_core::Context>()
+            .get::<std::sync::Arc<svless_core::Context>>()
             .ok_or(AuthRejection(AuthError::Missing))?;
         let fields = match ctx.authorizer.get("lambda") {
             Some(Value::Object(lambda)) => lambda.clone(),

@@ -195,7 +195,10 @@ where
                     }
                 }
                 Mode::TrustGateway(token_use) => {
-                    match request.extensions().get::<svless_core::Context>() {
+                    match request
+                        .extensions()
+                        .get::<std::sync::Arc<svless_core::Context>>()
+                    {
                         Some(ctx) => gateway_claims(ctx, *token_use),
                         None => Err(AuthError::Missing),
                     }

@@ -1,7 +1,7 @@
 //! Handlers: plain `async fn`s whose arguments are extractors and whose result is a response.
 
 use crate::body::{Request, Response};
-use crate::extract::{FromRequest, FromRequestParts};
+use crate::extract::{FromRequestHead, FromRequestLast};
 use crate::response::IntoResponse;
 use std::future::Future;
 use std::pin::Pin;
@@ -35,18 +35,20 @@ pub trait Handler<T, S>: Clone + Send + Sync + 'static {
 
 /// The arguments of a handler as a tuple, extracted from a request.
 ///
-/// Implemented for tuples of extractors; used by the code `#[svless::api]` generates.
+/// Implemented for tuples of extractors; used by the code `#[svless::api]` generates. `M` is a
+/// tuple of markers, one per argument, inferred.
 #[diagnostic::on_unimplemented(
     message = "the handler arguments `{Self}` cannot all be extracted from the request",
-    note = "every argument must implement `svless::extract::FromRequestParts`, except the last, which may implement `svless::extract::FromRequest` (the body)"
+    note = "every argument must implement `svless::extract::FromRequestParts` or `svless::invocation::FromInvocation`, and the last may implement `svless::extract::FromRequest` (the body)"
 )]
 pub trait FromRequestArgs<S, M>: Sized + Send {
     /// Extracts every argument, or answers with the first rejection.
-    fn extract(req: Request, state: &S) -> impl Future<Output = Result<Self, Response>> + Send;
+    fn extract(req: Request, state: &Arc<S>)
+    -> impl Future<Output = Result<Self, Response>> + Send;
 }
 
-impl<S: Sync> FromRequestArgs<S, ()> for () {
-    async fn extract(_req: Request, _state: &S) -> Result<Self, Response> {
+impl<S: Send + Sync> FromRequestArgs<S, ()> for () {
+    async fn extract(_req: Request, _state: &Arc<S>) -> Result<Self, Response> {
         Ok(())
     }
 }
@@ -64,45 +66,40 @@ where
 }
 
 macro_rules! impl_handler {
-    ([$($ty:ident),*], $last:ident) => {
+    ([$($ty:ident $m:ident),*], $last:ident $lm:ident) => {
         #[allow(non_snake_case, unused_mut)]
-        impl<S, M, $($ty,)* $last> FromRequestArgs<S, M> for ($($ty,)* $last,)
+        impl<S, $($m,)* $lm, $($ty,)* $last> FromRequestArgs<S, ($($m,)* $lm,)> for ($($ty,)* $last,)
         where
-            S: Sync,
-            $($ty: FromRequestParts<S> + Send,)*
-            $last: FromRequest<S, M> + Send,
+            S: Send + Sync,
+            $($ty: FromRequestHead<S, $m>,)*
+            $last: FromRequestLast<S, $lm>,
         {
-            async fn extract(req: Request, state: &S) -> Result<Self, Response> {
+            async fn extract(req: Request, state: &Arc<S>) -> Result<Self, Response> {
                 let (mut parts, body) = req.into_parts();
                 $(
-                    let $ty = match $ty::from_request_parts(&mut parts, state).await {
-                        Ok(value) => value,
-                        Err(rejection) => return Err(rejection.into_response()),
-                    };
+                    let $ty = $ty::from_head(&mut parts, state).await?;
                 )*
                 let req = Request::from_parts(parts, body);
-                let $last = match $last::from_request(req, state).await {
-                    Ok(value) => value,
-                    Err(rejection) => return Err(rejection.into_response()),
-                };
+                let $last = $last::from_last(req, state).await?;
                 Ok(($($ty,)* $last,))
             }
         }
 
         #[allow(non_snake_case)]
-        impl<F, Fut, Res, S, M, $($ty,)* $last> Handler<(M, $($ty,)* $last,), S> for F
+        impl<F, Fut, Res, S, $($m,)* $lm, $($ty,)* $last> Handler<(($($m,)* $lm,), $($ty,)* $last,), S> for F
         where
             F: FnOnce($($ty,)* $last) -> Fut + Clone + Send + Sync + 'static,
             Fut: Future<Output = Res> + Send,
             Res: IntoResponse,
             S: Send + Sync + 'static,
-            M: 'static,
-            $($ty: FromRequestParts<S> + Send + 'static,)*
-            $last: FromRequest<S, M> + Send + 'static,
+            $($m: 'static,)*
+            $lm: 'static,
+            $($ty: FromRequestHead<S, $m> + 'static,)*
+            $last: FromRequestLast<S, $lm> + 'static,
         {
             fn call(self, req: Request, state: Arc<S>) -> BoxFuture<Response> {
                 Box::pin(async move {
-                    match <($($ty,)* $last,) as FromRequestArgs<S, M>>::extract(req, &state).await {
+                    match <($($ty,)* $last,) as FromRequestArgs<S, ($($m,)* $lm,)>>::extract(req, &state).await {
                         Ok(($($ty,)* $last,)) => self($($ty,)* $last).await.into_response(),
                         Err(rejection) => rejection,
                     }
@@ -112,33 +109,22 @@ macro_rules! impl_handler {
     };
 }
 
-impl_handler!([], T1);
-impl_handler!([T1], T2);
-impl_handler!([T1, T2], T3);
-impl_handler!([T1, T2, T3], T4);
-impl_handler!([T1, T2, T3, T4], T5);
-impl_handler!([T1, T2, T3, T4, T5], T6);
-impl_handler!([T1, T2, T3, T4, T5, T6], T7);
-impl_handler!([T1, T2, T3, T4, T5, T6, T7], T8);
-impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8], T9);
-impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9], T10);
-impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10], T11);
-impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11], T12);
-impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12], T13);
-impl_handler!(
-    [T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13],
-    T14
-);
-impl_handler!(
-    [T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14],
-    T15
-);
-impl_handler!(
-    [
-        T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15
-    ],
-    T16
-);
+impl_handler!([], T1 M1);
+impl_handler!([T1 M1], T2 M2);
+impl_handler!([T1 M1, T2 M2], T3 M3);
+impl_handler!([T1 M1, T2 M2, T3 M3], T4 M4);
+impl_handler!([T1 M1, T2 M2, T3 M3, T4 M4], T5 M5);
+impl_handler!([T1 M1, T2 M2, T3 M3, T4 M4, T5 M5], T6 M6);
+impl_handler!([T1 M1, T2 M2, T3 M3, T4 M4, T5 M5, T6 M6], T7 M7);
+impl_handler!([T1 M1, T2 M2, T3 M3, T4 M4, T5 M5, T6 M6, T7 M7], T8 M8);
+impl_handler!([T1 M1, T2 M2, T3 M3, T4 M4, T5 M5, T6 M6, T7 M7, T8 M8], T9 M9);
+impl_handler!([T1 M1, T2 M2, T3 M3, T4 M4, T5 M5, T6 M6, T7 M7, T8 M8, T9 M9], T10 M10);
+impl_handler!([T1 M1, T2 M2, T3 M3, T4 M4, T5 M5, T6 M6, T7 M7, T8 M8, T9 M9, T10 M10], T11 M11);
+impl_handler!([T1 M1, T2 M2, T3 M3, T4 M4, T5 M5, T6 M6, T7 M7, T8 M8, T9 M9, T10 M10, T11 M11], T12 M12);
+impl_handler!([T1 M1, T2 M2, T3 M3, T4 M4, T5 M5, T6 M6, T7 M7, T8 M8, T9 M9, T10 M10, T11 M11, T12 M12], T13 M13);
+impl_handler!([T1 M1, T2 M2, T3 M3, T4 M4, T5 M5, T6 M6, T7 M7, T8 M8, T9 M9, T10 M10, T11 M11, T12 M12, T13 M13], T14 M14);
+impl_handler!([T1 M1, T2 M2, T3 M3, T4 M4, T5 M5, T6 M6, T7 M7, T8 M8, T9 M9, T10 M10, T11 M11, T12 M12, T13 M13, T14 M14], T15 M15);
+impl_handler!([T1 M1, T2 M2, T3 M3, T4 M4, T5 M5, T6 M6, T7 M7, T8 M8, T9 M9, T10 M10, T11 M11, T12 M12, T13 M13, T14 M14, T15 M15], T16 M16);
 
 /// A route declared with `#[svless::api]`: its method, template and function.
 ///

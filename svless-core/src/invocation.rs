@@ -43,6 +43,11 @@ impl<S> Invocation<S> {
         }
     }
 
+    /// An invocation sharing this state and context (no copy of either).
+    pub(crate) fn shared(state: Arc<S>, context: Arc<Context>) -> Self {
+        Self { state, context }
+    }
+
     /// The same invocation for a handler that takes no state.
     pub(crate) fn without_state(&self) -> Invocation<()> {
         Invocation {
@@ -77,7 +82,13 @@ impl<S> Invocation<S> {
     }
 }
 
-/// An argument an event handler takes from the invocation (after its record).
+/// An argument taken from the invocation alone — the app state and the Lambda context — so it
+/// works everywhere: after its record in an event or WebSocket handler, and as any argument of
+/// an HTTP handler. `State<T>`, [`Context`] and `Metrics` are such arguments; so is an SDK client
+/// taken from the state, written once.
+///
+/// An error that is a [`crate::Error`] answers an HTTP request as that problem (any other as
+/// 500) and fails an event invocation.
 ///
 /// ```
 /// use svless_core::invocation::{FromInvocation, Invocation};
@@ -92,7 +103,7 @@ impl<S> Invocation<S> {
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an argument of an event handler",
-    note = "after its record, an event handler takes `State<T>`, `Context`, or types implementing `svless::invocation::FromInvocation`"
+    note = "after its record, an event handler takes `State<T>`, `Context`, `Metrics`, or types implementing `svless::invocation::FromInvocation`"
 )]
 pub trait FromInvocation<S>: Sized {
     /// Takes the argument from the invocation.

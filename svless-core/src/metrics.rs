@@ -4,12 +4,9 @@
 //! writes the EMF documents as log lines, which CloudWatch turns into metrics. The first
 //! invocation of an execution environment also writes a `ColdStart` count.
 
-use crate::extract::FromRequestParts;
 use crate::invocation::{FromInvocation, Invocation};
 use crate::scope::{self, Scope};
-use http::request::Parts;
 use serde_json::{Map, Value, json};
-use std::convert::Infallible;
 use std::sync::Arc;
 
 /// At most this many metrics in one EMF document.
@@ -390,16 +387,6 @@ impl Metrics {
             set.property(key, value);
             Ok(())
         });
-    }
-}
-
-impl<S: Sync> FromRequestParts<S> for Metrics {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(_parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
-        Ok(Metrics {
-            scope: scope::current(),
-        })
     }
 }
 

@@ -1,11 +1,12 @@
 //! Extractors: typed handler arguments taken from the request.
 //!
 //! An argument of a handler is an extractor. All but the last implement [`FromRequestParts`]
-//! (they read the head of the request); the last may implement [`FromRequest`] and take the body.
-//! A failed extraction answers with a problem response and the handler is not called.
+//! (they read the head of the request) or [`FromInvocation`] (they need only the app state and
+//! the Lambda context, so the same type also works in WebSocket and event handlers); the last may
+//! implement [`FromRequest`] and take the body. A failed extraction answers with a problem
+//! response and the handler is not called.
 
 mod body;
-mod context;
 mod headers;
 mod json;
 mod path;
@@ -18,10 +19,13 @@ pub use path::{MatchedParams, Path};
 pub use query::Query;
 pub use state::{FromRef, State};
 
-use crate::body::Request;
+use crate::body::{Request, Response};
+use crate::context::Context;
+use crate::invocation::{FromInvocation, Invocation};
 use crate::response::IntoResponse;
 use http::request::Parts;
 use std::future::Future;
+use std::sync::Arc;
 
 /// An extractor that reads only the head of the request (method, URI, headers, extensions).
 ///
@@ -65,6 +69,11 @@ pub enum ViaRequest {}
 /// Marks [`FromRequestParts`] extractors used where a [`FromRequest`] is accepted.
 #[derive(Debug, Clone, Copy)]
 pub enum ViaParts {}
+
+/// Marks [`FromInvocation`] extractors (state, Lambda context, metrics) used as HTTP handler
+/// arguments.
+#[derive(Debug, Clone, Copy)]
+pub enum ViaInvocation {}
 
 /// An extractor that consumes the request, body included. It can only be a handler's last argument.
 ///
@@ -172,4 +181,134 @@ where
             Err(err) => Err(err),
         }
     }
+}
+
+/// One handler argument before the last: a [`FromRequestParts`] extractor (marker [`ViaParts`])
+/// or a [`FromInvocation`] one (marker [`ViaInvocation`]).
+///
+/// Implemented for you; write one of those two traits instead. The marker `M` is inferred: a
+/// type implements exactly one of them.
+///
+/// ```
+/// use svless_core::{App, Context, Path, State};
+///
+/// // `Path` reads the request; `State` and `Context` come from the invocation.
+/// async fn get(Path(id): Path<u32>, State(prefix): State<String>, ctx: Context) -> String {
+///     format!("{prefix}{id} in {}", ctx.function_name)
+/// }
+/// let app = App::new().state(String::from("todo-")).route_fn("GET", "/todos/{id}", get);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a handler argument in an app whose state is `{S}`",
+    note = "an argument implements `svless::extract::FromRequestParts` (it reads the request head) or `svless::invocation::FromInvocation` (it needs only the state and the Lambda context)",
+    note = "`State<T>` needs an app whose state is `T` (`App::new().state(...)` before the route) or implements `svless::FromRef` into `T`"
+)]
+pub trait FromRequestHead<S, M>: Sized + Send {
+    /// Extracts the argument, or answers with its rejection.
+    fn from_head(
+        parts: &mut Parts,
+        state: &Arc<S>,
+    ) -> impl Future<Output = Result<Self, Response>> + Send;
+}
+
+impl<S, T> FromRequestHead<S, ViaParts> for T
+where
+    S: Send + Sync,
+    T: FromRequestParts<S> + Send,
+{
+    async fn from_head(parts: &mut Parts, state: &Arc<S>) -> Result<Self, Response> {
+        T::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)
+    }
+}
+
+impl<S, T> FromRequestHead<S, ViaInvocation> for T
+where
+    S: Send + Sync,
+    T: FromInvocation<S> + Send,
+{
+    async fn from_head(parts: &mut Parts, state: &Arc<S>) -> Result<Self, Response> {
+        from_invocation(parts, state)
+    }
+}
+
+/// The last handler argument: a [`FromRequest`] extractor (it may take the body), or any
+/// argument [`FromRequestHead`] accepts.
+///
+/// Implemented for you; the marker `M` is inferred.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a handler's last argument in an app whose state is `{S}`",
+    note = "the last argument implements `svless::extract::FromRequest` (it may read the body), `svless::extract::FromRequestParts` or `svless::invocation::FromInvocation`",
+    note = "`State<T>` needs an app whose state is `T` (`App::new().state(...)` before the route) or implements `svless::FromRef` into `T`"
+)]
+pub trait FromRequestLast<S, M>: Sized + Send {
+    /// Extracts the argument, or answers with its rejection.
+    fn from_last(
+        req: Request,
+        state: &Arc<S>,
+    ) -> impl Future<Output = Result<Self, Response>> + Send;
+}
+
+impl<S, T> FromRequestLast<S, ViaRequest> for T
+where
+    S: Send + Sync,
+    T: FromRequest<S, ViaRequest> + Send,
+{
+    async fn from_last(req: Request, state: &Arc<S>) -> Result<Self, Response> {
+        T::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)
+    }
+}
+
+impl<S, T> FromRequestLast<S, ViaParts> for T
+where
+    S: Send + Sync,
+    T: FromRequestParts<S> + Send,
+{
+    async fn from_last(req: Request, state: &Arc<S>) -> Result<Self, Response> {
+        let (mut parts, _) = req.into_parts();
+        T::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)
+    }
+}
+
+impl<S, T> FromRequestLast<S, ViaInvocation> for T
+where
+    S: Send + Sync,
+    T: FromInvocation<S> + Send,
+{
+    async fn from_last(req: Request, state: &Arc<S>) -> Result<Self, Response> {
+        let (mut parts, _) = req.into_parts();
+        from_invocation(&mut parts, state)
+    }
+}
+
+/// Takes a [`FromInvocation`] argument in an HTTP handler: the invocation is the app state and
+/// the Lambda context the request carries. An error that is a [`crate::Error`] answers as that
+/// problem; any other is logged and answers 500.
+// The rejection is the response the request answers with, moved once: boxing it would only add
+// an allocation on the failure path.
+#[allow(clippy::result_large_err)]
+fn from_invocation<S, T: FromInvocation<S>>(
+    parts: &mut Parts,
+    state: &Arc<S>,
+) -> Result<T, Response> {
+    let context = parts
+        .extensions
+        .get::<Arc<Context>>()
+        .cloned()
+        .unwrap_or_default();
+    let invocation = Invocation::shared(state.clone(), context);
+    T::from_invocation(&invocation).map_err(|err| match err.downcast::<crate::Error>() {
+        Ok(err) => err.into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, argument = std::any::type_name::<T>(), "a handler argument could not be taken from the invocation");
+            crate::Error::new(http::StatusCode::INTERNAL_SERVER_ERROR)
+                .with_detail("a handler argument could not be prepared")
+                .into_response()
+        }
+    })
 }

@@ -50,8 +50,20 @@ impl<T: DeserializeOwned> Query<T> {
 impl<S: Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = Error;
 
+    /// A request without a query string that `T` needs is told as absent, so `Option<Query<T>>`
+    /// is `None`; a query string that is there but does not fit `T` is a 400.
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
-        Self::from_query(parts.uri.query().unwrap_or(""))
+        let query = parts.uri.query().unwrap_or("");
+        Self::from_query(query).map_err(|err| {
+            if query.is_empty() {
+                Error::missing(format!(
+                    "a query string is required: {}",
+                    err.detail().unwrap_or("")
+                ))
+            } else {
+                err
+            }
+        })
     }
 }
 
@@ -71,6 +83,23 @@ mod tests {
         let err = Query::<Page>::from_query("limit=ten").unwrap_err();
         assert_eq!(err.status(), 400);
         assert_eq!(err.to_problem().extensions["field"], "limit");
+    }
+
+    #[tokio::test]
+    async fn no_query_string_is_absent_and_a_wrong_one_is_not() {
+        let (mut parts, ()) = http::Request::get("/items").body(()).unwrap().into_parts();
+        let err = Query::<Page>::from_request_parts(&mut parts, &())
+            .await
+            .unwrap_err();
+        assert!(err.is_absent());
+        let (mut parts, ()) = http::Request::get("/items?limit=x")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let err = Query::<Page>::from_request_parts(&mut parts, &())
+            .await
+            .unwrap_err();
+        assert!(!err.is_absent());
     }
 
     #[test]

@@ -1,7 +1,3 @@
-use super::FromRequestParts;
-use http::request::Parts;
-use std::convert::Infallible;
-
 /// The application state, built once per execution environment and shared by every invocation.
 ///
 /// `T` is the app's state type, or any part of it that implements [`FromRef`].
@@ -48,17 +44,5 @@ pub trait FromRef<S> {
 impl<T: Clone> FromRef<T> for T {
     fn from_ref(state: &T) -> T {
         state.clone()
-    }
-}
-
-impl<S, T> FromRequestParts<S> for State<T>
-where
-    S: Sync,
-    T: FromRef<S>,
-{
-    type Rejection = Infallible;
-
-    async fn from_request_parts(_parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
-        Ok(State(T::from_ref(state)))
     }
 }

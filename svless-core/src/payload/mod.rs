@@ -325,7 +325,9 @@ impl Parts {
         *request.method_mut() = self.method;
         *request.uri_mut() = self.uri;
         *request.headers_mut() = self.headers;
-        request.extensions_mut().insert(self.context);
+        request
+            .extensions_mut()
+            .insert(std::sync::Arc::new(self.context));
         request.extensions_mut().insert(self.hint);
         request
     }
