@@ -3,8 +3,12 @@
 use crate::body::{Body, Request, Response};
 use crate::context::{Context, PayloadFormat};
 use crate::cors::Cors;
-use crate::error::{BoxError, Error, Problem};
+use crate::error::{BoxError, Error};
 use crate::handler::{BoxFuture, Endpoint, FromRequestArgs, Handler};
+use crate::layers::{
+    CatchPanic, CatchPanicLayer, CorsLayer, CorsService, Head, HeadLayer, ProblemInstance,
+    ProblemInstanceLayer,
+};
 use crate::metrics::MetricsSink;
 use crate::named_error::NamedError;
 use crate::payload::Kind;
@@ -14,11 +18,9 @@ use crate::routing::{
 };
 use crate::scope::{self, Scope};
 use crate::source::{EventRequest, EventService, SourceKind, Sources, SourcesService, Subscribe};
-use futures_util::FutureExt as _;
-use http::{Method, StatusCode, header};
+use http::{Method, StatusCode};
 use std::convert::Infallible;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context as TaskContext, Poll};
@@ -53,8 +55,9 @@ pub struct App<S = ()> {
     base_path: Option<String>,
     local_format: PayloadFormat,
     layers: Vec<LayerFn>,
+    default_layers: bool,
     errors: Vec<String>,
-    compiled: OnceLock<RouteService>,
+    compiled: OnceLock<Stack>,
     sources: Arc<Sources<S>>,
     event_layers: Vec<EventLayerFn>,
     events: OnceLock<EventService>,
@@ -99,6 +102,7 @@ impl App<()> {
             base_path: None,
             local_format: PayloadFormat::ApiGatewayV2,
             layers: Vec::new(),
+            default_layers: true,
             errors: Vec::new(),
             compiled: OnceLock::new(),
             sources: Arc::default(),
@@ -132,6 +136,7 @@ impl App<()> {
             base_path: self.base_path,
             local_format: self.local_format,
             layers: self.layers,
+            default_layers: self.default_layers,
             errors: self.errors,
             compiled: OnceLock::new(),
             sources: Arc::new(Arc::unwrap_or_clone(self.sources).with_state()),
@@ -438,7 +443,8 @@ impl<S: Send + Sync + 'static> App<S> {
         }
     }
 
-    /// Wraps the whole app (every route, the 404 and 405 answers) in a `tower::Layer`.
+    /// Wraps the whole app (every route, the 404 and 405 answers) in a `tower::Layer`, inside
+    /// the default layers (see [`crate::layers`]); layers added later wrap those added before.
     ///
     /// ```
     /// use svless_core::{App, Response};
@@ -468,6 +474,30 @@ impl<S: Send + Sync + 'static> App<S> {
     /// ```
     pub fn cors(mut self, cors: Cors) -> Self {
         self.cors = Some(Arc::new(cors));
+        self.compiled = OnceLock::new();
+        self
+    }
+
+    /// Leaves out the default layer stack — HEAD bodies, problem `instance`, CORS, catching
+    /// panics; see [`crate::layers`] — so you can add those layers yourself with
+    /// [`App::layer`], in another order or not at all.
+    ///
+    /// [`App::cors`] configures the default stack's CORS layer: with the stack left out, add a
+    /// [`CorsLayer`] instead ([`App::check`] says so).
+    ///
+    /// ```
+    /// use svless_core::{App, layers::{CatchPanicLayer, HeadLayer}};
+    /// async fn hello() -> &'static str { "hello" }
+    /// // Panics caught, HEAD answered, no problem instance and no CORS.
+    /// let app = App::new()
+    ///     .without_default_layers()
+    ///     .route_fn("GET", "/", hello)
+    ///     .layer(CatchPanicLayer)
+    ///     .layer(HeadLayer);
+    /// ```
+    pub fn without_default_layers(mut self) -> Self {
+        self.default_layers = false;
+        self.compiled = OnceLock::new();
         self
     }
 
@@ -520,6 +550,11 @@ impl<S: Send + Sync + 'static> App<S> {
     /// ```
     pub fn check(&self) -> Result<(), BuildError> {
         let mut problems = self.errors.clone();
+        if self.cors.is_some() && !self.default_layers {
+            problems.push(
+                "`cors(..)` configures the default layers, which `without_default_layers()` left out: add `svless::layers::CorsLayer::new(..)` with `layer(..)` instead".to_owned(),
+            );
+        }
         let known = |task: &str| self.sources.tasks.iter().any(|t| t.name == task);
         for (function, task) in &self.functions {
             if !known(task) {
@@ -603,30 +638,26 @@ impl<S: Send + Sync + 'static> App<S> {
     }
 
     /// The app behind its layers: built once, after the last change.
-    fn layered(&self) -> RouteService {
+    fn stack(&self) -> Stack {
         self.compiled
             .get_or_init(|| {
-                let mut service = BoxCloneSyncService::new(self.router_service());
-                for layer in &self.layers {
-                    service = layer(service);
+                let inner = if self.layers.is_empty() {
+                    Routes::Bare(self.router_service())
+                } else {
+                    let mut service: RouteService = BoxCloneSyncService::new(self.router_service());
+                    for layer in &self.layers {
+                        service = layer(service);
+                    }
+                    Routes::Layered(service)
+                };
+                if !self.default_layers {
+                    return Stack::Bare(inner);
                 }
-                service
+                Stack::Default(HeadLayer.layer(ProblemInstanceLayer.layer(
+                    CorsLayer::optional(self.cors.clone()).layer(CatchPanicLayer.layer(inner)),
+                )))
             })
             .clone()
-    }
-
-    /// Routes a request, through the app's layers when it has some.
-    fn route_request(&self, request: Request) -> BoxFuture<Response> {
-        if self.layers.is_empty() {
-            return crate::routing::route(&self.router, self.base_path.as_deref(), request);
-        }
-        let future = self.layered().oneshot(request);
-        Box::pin(async move {
-            match future.await {
-                Ok(response) => response,
-                Err(never) => match never {},
-            }
-        })
     }
 
     /// Handles one Lambda payload: decode it, route it, call the handler, encode the answer.
@@ -699,7 +730,7 @@ impl<S: Send + Sync + 'static> App<S> {
                 // every request.
                 let trace_id = crate::payload::request_id(payload)
                     .or_else(|| scope::current().map(|s| s.request_id.clone()));
-                fill_instance(&mut response, trace_id.as_deref());
+                crate::layers::fill_instance(&mut response, trace_id.as_deref());
                 if head {
                     *response.body_mut() = Body::empty();
                 }
@@ -709,7 +740,8 @@ impl<S: Send + Sync + 'static> App<S> {
         }
     }
 
-    /// Handles one HTTP request: CORS preflight, layers, routing, the handler, problem details.
+    /// Handles one HTTP request: the default layers (see [`crate::layers`]), the app's layers,
+    /// routing, the handler.
     ///
     /// A panicking handler becomes a 500 problem that says nothing of the panic; the panic is
     /// logged with the request id, and the app keeps serving.
@@ -723,43 +755,14 @@ impl<S: Send + Sync + 'static> App<S> {
     /// # }
     /// ```
     pub async fn handle(&self, request: Request) -> Response {
-        let method = request.method().clone();
-        let origin = request.headers().get(header::ORIGIN).cloned();
-        let trace_id = request
-            .extensions()
-            .get::<Context>()
-            .map(|c| c.trace_id().to_owned());
-        if let Some(cors) = &self.cors
-            && Cors::is_preflight(&method, request.headers())
-        {
-            let mut response = cors.preflight(request.headers());
-            fill_instance(&mut response, trace_id.as_deref());
-            return response;
-        }
-        let mut response = match AssertUnwindSafe(self.route_request(request))
-            .catch_unwind()
-            .await
-        {
-            Ok(response) => response,
-            Err(_) => {
-                tracing::error!(
-                    request_id = trace_id.as_deref().unwrap_or(""),
-                    "the handler panicked"
-                );
-                Error::new(StatusCode::INTERNAL_SERVER_ERROR)
-                    .with_detail("the handler failed unexpectedly")
-                    .into_response()
-            }
+        let outcome = match self.stack() {
+            Stack::Default(stack) => stack.oneshot(request).await,
+            Stack::Bare(routes) => routes.oneshot(request).await,
         };
-        // The instance is filled first: filling it renders the problem's body again.
-        fill_instance(&mut response, trace_id.as_deref());
-        if method == Method::HEAD {
-            *response.body_mut() = Body::empty();
+        match outcome {
+            Ok(response) => response,
+            Err(never) => match never {},
         }
-        if let Some(cors) = &self.cors {
-            cors.decorate(origin.as_ref(), &mut response);
-        }
-        response
     }
 
     /// The app as a `tower::Service` of HTTP requests, to embed it in another server or test it
@@ -785,24 +788,6 @@ impl<S: Send + Sync + 'static> App<S> {
 /// The largest response payload of a synchronous Lambda invocation (6 MB as Lambda counts it:
 /// the encoded payload, base64 bodies included).
 pub const MAX_SYNC_RESPONSE_BYTES: usize = 6_291_556;
-
-fn fill_instance(response: &mut Response, trace_id: Option<&str>) {
-    let Some(trace_id) = trace_id.filter(|id| !id.is_empty()) else {
-        return;
-    };
-    let Some(problem) = response.extensions().get::<Problem>() else {
-        return;
-    };
-    if problem.instance.is_some() {
-        return;
-    }
-    let mut problem = problem.clone();
-    problem.instance = Some(trace_id.to_owned());
-    let (mut parts, _) = std::mem::take(response).into_parts();
-    let rendered = problem.into_response();
-    parts.extensions.extend(rendered.extensions().clone());
-    *response = Response::from_parts(parts, rendered.into_body());
-}
 
 fn erase<T>(service: T) -> RouteService
 where
@@ -879,5 +864,64 @@ impl<S: Send + Sync + 'static> Service<Request> for AppService<S> {
     fn call(&mut self, request: Request) -> Self::Future {
         let app = self.app.clone();
         Box::pin(async move { Ok(app.handle(request).await) })
+    }
+}
+
+/// The app's HTTP side, built once: the default layers around the routes, or the routes alone.
+#[derive(Clone)]
+enum Stack {
+    Default(Head<ProblemInstance<CorsService<CatchPanic<Routes>>>>),
+    Bare(Routes),
+}
+
+/// The router, alone (one allocation per request: the handler's future) or behind the app's
+/// own layers.
+#[derive(Clone)]
+enum Routes {
+    Bare(RouterService),
+    Layered(RouteService),
+}
+
+impl Service<Request> for Routes {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = RoutesFuture;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        match self {
+            Routes::Bare(_) => Poll::Ready(Ok(())),
+            Routes::Layered(service) => service.poll_ready(cx),
+        }
+    }
+
+    fn call(&mut self, request: Request) -> RoutesFuture {
+        match self {
+            Routes::Bare(router) => RoutesFuture::Bare {
+                future: router.route(request),
+            },
+            Routes::Layered(service) => RoutesFuture::Layered {
+                future: service.call(request),
+            },
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Routes`].
+    #[project = RoutesProjection]
+    enum RoutesFuture {
+        Bare { #[pin] future: BoxFuture<Response> },
+        Layered { #[pin] future: <RouteService as Service<Request>>::Future },
+    }
+}
+
+impl Future for RoutesFuture {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            RoutesProjection::Bare { future } => future.poll(cx).map(Ok),
+            RoutesProjection::Layered { future } => future.poll(cx),
+        }
     }
 }

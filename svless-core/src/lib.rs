@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod handler;
 pub mod invocation;
+pub mod layers;
 pub mod local;
 pub mod logging;
 pub mod metrics;

@@ -412,3 +412,78 @@ async fn user_error_enums_become_problems() {
         down.text()
     );
 }
+
+/// The default layers are tower layers: left out, a request meets none of them; added back in
+/// another order, each does its part where it stands.
+#[tokio::test]
+async fn default_layers_can_be_left_out_and_reordered() {
+    use svless::layers::{CatchPanicLayer, CorsLayer, HeadLayer, ProblemInstanceLayer};
+    use tower::util::MapResponseLayer;
+
+    // Left out: HEAD keeps its body and a 404 problem has no instance.
+    let bare = app().without_default_layers();
+    let head = TestRequest::new("HEAD", "/todos/3").send(&bare).await;
+    assert_eq!(head.text(), "todo 3");
+    let missing = TestRequest::get("/nothing").send(&bare).await;
+    assert_eq!(problem(&missing).get("instance"), None);
+
+    // A layer of the app's own, put outside CORS and the panic handler, sees what they did:
+    // the 500 a panic became and the CORS header of the allowed origin.
+    let saw = |r: &Response| {
+        format!(
+            "{} {}",
+            r.status().as_u16(),
+            r.headers()
+                .get("access-control-allow-origin")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+        )
+    };
+    let reordered = app()
+        .without_default_layers()
+        .layer(CatchPanicLayer)
+        .layer(CorsLayer::new(Cors::new().allow_any_origin()))
+        .layer(MapResponseLayer::new(move |mut r: Response| {
+            let seen = saw(&r);
+            r.headers_mut()
+                .insert("x-seen", seen.parse().expect("a header value"));
+            r
+        }))
+        .layer(ProblemInstanceLayer)
+        .layer(HeadLayer);
+    let response = TestRequest::get("/panic")
+        .header("origin", "https://app.example.com")
+        .send(&reordered)
+        .await;
+    assert_eq!(response.status, 500);
+    assert_eq!(response.header("x-seen"), Some("500 *"));
+    assert!(problem(&response)["instance"].is_string());
+    let head = TestRequest::new("HEAD", "/todos/3").send(&reordered).await;
+    assert_eq!((head.status.as_u16(), head.text().as_str()), (200, ""));
+
+    // In the default order the app's layers are inside: they see the handler's answer only.
+    let default = app()
+        .cors(Cors::new().allow_any_origin())
+        .layer(MapResponseLayer::new(move |mut r: Response| {
+            let seen = saw(&r);
+            r.headers_mut()
+                .insert("x-seen", seen.parse().expect("a header value"));
+            r
+        }));
+    let response = TestRequest::get("/todos/3")
+        .header("origin", "https://app.example.com")
+        .send(&default)
+        .await;
+    assert_eq!(response.header("x-seen"), Some("200 -"));
+    assert_eq!(response.header("access-control-allow-origin"), Some("*"));
+}
+
+#[test]
+fn cors_without_the_default_layers_is_a_build_error() {
+    let err = app()
+        .without_default_layers()
+        .cors(Cors::new().allow_any_origin())
+        .check()
+        .expect_err("cors has no layer to apply it");
+    assert!(err.to_string().contains("CorsLayer"), "{err}");
+}

@@ -7,7 +7,7 @@
 mod respond;
 mod template;
 
-pub(crate) use respond::{RouterService, route};
+pub(crate) use respond::RouterService;
 
 pub use template::{Template, TemplateError};
 

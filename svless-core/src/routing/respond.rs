@@ -29,6 +29,11 @@ impl RouterService {
             base_path: base_path.map(Arc::from),
         }
     }
+
+    /// Routes one request: its future is the handler's, with no allocation of its own.
+    pub(crate) fn route(&self, request: Request) -> BoxFuture<Response> {
+        route(&self.router, self.base_path.as_deref(), request)
+    }
 }
 impl Service<Request> for RouterService {
     type Response = Response;
