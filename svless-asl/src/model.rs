@@ -164,6 +164,51 @@ pub struct Task {
     pub timeout: Option<Dynamic<u64>>,
     /// `HeartbeatSeconds` / `HeartbeatSecondsPath`.
     pub heartbeat: Option<Dynamic<u64>>,
+    /// JSONata `Arguments`, as written (kept for checks; the local interpreter refuses JSONata).
+    pub arguments: Option<Value>,
+}
+
+impl Task {
+    /// The function a Lambda task invokes: `FunctionName` of an `arn:…:states:::lambda:invoke`
+    /// task (from `Parameters` or JSONata `Arguments`), or a function ARN given as `Resource`.
+    ///
+    /// ```
+    /// let d = svless_asl::model::Definition::parse(r#"{"StartAt": "T", "States": {"T": {"Type": "Task",
+    ///   "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "resize", "Payload.$": "$"},
+    ///   "End": true}}}"#).expect("valid");
+    /// let svless_asl::model::Kind::Task(task) = &d.states[0].kind else { unreachable!() };
+    /// assert_eq!(task.invoked_function(d.states[0].parameters.as_ref()).as_deref(), Some("resize"));
+    /// ```
+    pub fn invoked_function(&self, parameters: Option<&Template>) -> Option<String> {
+        if arn_rest(&self.resource, "states").is_some_and(|r| r.starts_with("::lambda:invoke")) {
+            if let Some(Template::Object(fields)) = parameters {
+                return fields.iter().find_map(|(name, value)| match value {
+                    Template::Literal(Value::String(f)) if name == "FunctionName" => {
+                        Some(f.clone())
+                    }
+                    _ => None,
+                });
+            }
+            return self
+                .arguments
+                .as_ref()?
+                .get("FunctionName")?
+                .as_str()
+                .map(str::to_owned);
+        }
+        arn_rest(&self.resource, "lambda").map(|_| self.resource.clone())
+    }
+}
+
+/// The part of an ARN after `arn:<partition>:<service>:`, for any partition (`aws`, `aws-cn`,
+/// `aws-us-gov`, ...).
+pub fn arn_rest<'a>(arn: &'a str, service: &str) -> Option<&'a str> {
+    let rest = arn.strip_prefix("arn:")?;
+    let (partition, rest) = rest.split_once(':')?;
+    if !partition.starts_with("aws") {
+        return None;
+    }
+    rest.strip_prefix(service)?.strip_prefix(':')
 }
 
 /// How long a Wait state waits.
@@ -755,6 +800,7 @@ impl Checker {
                     resource,
                     timeout,
                     heartbeat,
+                    arguments: map.get("Arguments").cloned(),
                 })
             }
             "Choice" => {

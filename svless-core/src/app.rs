@@ -415,6 +415,20 @@ impl<S: Send + Sync + 'static> App<S> {
         crate::source::task::resolve(&self.sources.tasks, &self.functions, function)
     }
 
+    /// The task a function reference (a name, a qualified name or an ARN) maps to, as an
+    /// invocation of that function would be routed: by [`App::function`], else the task named
+    /// like the function. `None` when that task is not one of the app's.
+    ///
+    /// ```
+    /// // The mapping names a task the app does not have.
+    /// let app = svless_core::App::new().function("resize-fn", "resize");
+    /// assert_eq!(app.task_for_function("arn:aws:lambda:us-east-1:123456789012:function:resize-fn:live"), None);
+    /// ```
+    pub fn task_for_function(&self, function: &str) -> Option<String> {
+        self.resolve_task(function)
+            .filter(|task| self.sources.tasks.iter().any(|t| &t.name == task))
+    }
+
     /// Checks a state machine definition (Amazon States Language JSON) against the app: every
     /// Lambda task state must invoke a function that maps to a task of the app, and every name in
     /// its `Retry` and `Catch` `ErrorEquals` must be one that task can raise (or a `States.*` or

@@ -6,7 +6,6 @@ use crate::invocation::Invocation;
 use crate::named_error::NamedError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
@@ -236,33 +235,6 @@ fn is_service_error(name: &str) -> bool {
     name.starts_with("States.") || name.starts_with("Lambda.")
 }
 
-/// The part of an ARN after `arn:<partition>:`, for any partition (`aws`, `aws-cn`,
-/// `aws-us-gov`, `aws-iso`, ...).
-fn arn_rest<'a>(arn: &'a str, service: &str) -> Option<&'a str> {
-    let rest = arn.strip_prefix("arn:")?;
-    let (partition, rest) = rest.split_once(':')?;
-    if !partition.starts_with("aws") {
-        return None;
-    }
-    rest.strip_prefix(service)?.strip_prefix(':')
-}
-
-/// The function a Lambda task state invokes, if it is one.
-fn invoked_function(state: &Value) -> Option<String> {
-    let resource = state.get("Resource")?.as_str()?;
-    if arn_rest(resource, "states").is_some_and(|r| r.starts_with("::lambda:invoke")) {
-        let parameters = state.get("Parameters").or_else(|| state.get("Arguments"))?;
-        return parameters
-            .get("FunctionName")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-    }
-    if arn_rest(resource, "lambda").is_some() {
-        return Some(resource.to_owned());
-    }
-    None
-}
-
 /// The function name in any reference Lambda's `Invoke` accepts as `FunctionName`: a name
 /// (`resize`), a name with a qualifier (`resize:live`, `resize:7`, `resize:$LATEST`), a partial
 /// ARN (`123456789012:function:resize`) or a full ARN in any partition, with or without a
@@ -286,64 +258,51 @@ pub(crate) fn check<S>(
     tasks: &[Subscription<S>],
     resolve: &dyn Fn(&str) -> Option<String>,
 ) -> Vec<StateMachineIssue> {
-    let root: Value = match serde_json::from_str(definition) {
-        Ok(root) => root,
-        Err(e) => return vec![StateMachineIssue::Invalid(e.to_string())],
+    use svless_asl::model::{Definition, Kind, Severity};
+    let (definition, diagnostics) = Definition::validate(definition);
+    // What only the local interpreter refuses (JSONata, variables) deploys fine.
+    let mut issues: Vec<StateMachineIssue> = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error && d.code != "UNSUPPORTED_LOCALLY")
+        .map(|d| StateMachineIssue::Invalid(d.to_string()))
+        .collect();
+    let Some(definition) = definition else {
+        return issues;
     };
-    if root.get("States").and_then(Value::as_object).is_none() {
-        return vec![StateMachineIssue::Invalid("it has no `States`".into())];
-    }
-    let mut issues = Vec::new();
-    let mut pending = vec![&root];
-    while let Some(machine) = pending.pop() {
-        let Some(states) = machine.get("States").and_then(Value::as_object) else {
+    for state in definition.all_states() {
+        let Kind::Task(task) = &state.kind else {
             continue;
         };
-        for (name, state) in states {
-            for nested in ["Iterator", "ItemProcessor"] {
-                if let Some(inner) = state.get(nested) {
-                    pending.push(inner);
-                }
-            }
-            if let Some(branches) = state.get("Branches").and_then(Value::as_array) {
-                pending.extend(branches.iter());
-            }
-            let Some(function) = invoked_function(state) else {
-                continue;
-            };
-            let Some(task) =
-                resolve(&function).and_then(|task| tasks.iter().find(|t| t.name == task))
-            else {
-                issues.push(StateMachineIssue::UnknownTask {
-                    state: name.clone(),
-                    function,
+        let Some(function) = task.invoked_function(state.parameters.as_ref()) else {
+            continue;
+        };
+        let Some(task) = resolve(&function).and_then(|task| tasks.iter().find(|t| t.name == task))
+        else {
+            issues.push(StateMachineIssue::UnknownTask {
+                state: state.name.clone(),
+                function,
+            });
+            continue;
+        };
+        let raised: BTreeSet<&str> = task
+            .errors
+            .iter()
+            .chain(SVLESS_TASK_ERRORS)
+            .copied()
+            .collect();
+        let matched = state
+            .retry
+            .iter()
+            .map(|r| &r.error_equals)
+            .chain(state.catch.iter().map(|c| &c.error_equals))
+            .flatten();
+        for error in matched {
+            if !is_service_error(error) && !raised.contains(error.as_str()) {
+                issues.push(StateMachineIssue::UnknownError {
+                    state: state.name.clone(),
+                    error: error.clone(),
+                    task: task.name.clone(),
                 });
-                continue;
-            };
-            let raised: BTreeSet<&str> = task
-                .errors
-                .iter()
-                .chain(SVLESS_TASK_ERRORS)
-                .copied()
-                .collect();
-            for clause in ["Retry", "Catch"] {
-                let Some(rules) = state.get(clause).and_then(Value::as_array) else {
-                    continue;
-                };
-                for error in rules
-                    .iter()
-                    .filter_map(|r| r.get("ErrorEquals").and_then(Value::as_array))
-                    .flatten()
-                    .filter_map(Value::as_str)
-                {
-                    if !is_service_error(error) && !raised.contains(error) {
-                        issues.push(StateMachineIssue::UnknownError {
-                            state: name.clone(),
-                            error: error.to_owned(),
-                            task: task.name.clone(),
-                        });
-                    }
-                }
             }
         }
     }

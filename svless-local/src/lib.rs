@@ -1,0 +1,11 @@
+//! What stands in for AWS on a developer's machine, in the app's own process: Step Functions
+//! ([`sfn`]) running the deployed ASL definition against the app's task handlers.
+//!
+//! It is a separate crate so that it is never linked into a Lambda binary: depend on it from
+//! tests, from a local runner, or behind a feature of your own.
+//!
+//! ```
+//! let sfn = svless_local::sfn::StepFunctions::new(svless_core::App::new());
+//! ```
+
+pub mod sfn;
