@@ -49,6 +49,15 @@ start "serial moto server" target-moto-serial.log "http://127.0.0.1:$MOTO_SERIAL
   .venv/bin/python scripts/moto_serial.py 127.0.0.1 "$MOTO_SERIAL_PORT"
 export SVLESS_MOTO_SERIAL_ENDPOINT="http://127.0.0.1:$MOTO_SERIAL_PORT"
 
+# A third moto server that executes state machines (Pass, Choice, Parallel, Map, Fail and
+# intrinsic functions; never Lambda tasks): the independent interpreter the local Step
+# Functions are compared with. Execution is a server-wide setting, so it has its own server.
+MOTO_SFN_PORT=$(free_port)
+start "executing moto server" target-moto-sfn.log "http://127.0.0.1:$MOTO_SFN_PORT/moto-api/" \
+  .venv/bin/moto_server -H 127.0.0.1 -p "$MOTO_SFN_PORT"
+python3 -c "import urllib.request; urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:$MOTO_SFN_PORT/moto-api/config', data=b'{\"stepfunctions\":{\"execute_state_machine\":true}}', headers={'content-type': 'application/json'}, method='POST'))"
+export SVLESS_MOTO_SFN_ENDPOINT="http://127.0.0.1:$MOTO_SFN_PORT"
+
 # The test user pool's key set, served by a plain static HTTP server on loopback.
 JWKS_PORT=$(free_port)
 start "key set server" target-jwks.log "http://127.0.0.1:$JWKS_PORT/jwks.json" \

@@ -82,21 +82,48 @@ functions! {
     Uuid => "States.UUID",
 }
 
-/// Why an intrinsic call could not be parsed or evaluated: Step Functions fails the state with
-/// `States.IntrinsicFailure` (a parse problem is reported when the definition is validated).
+/// Why an intrinsic call could not be parsed or evaluated (a parse problem is reported when the
+/// definition is validated).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IntrinsicError(pub String);
+pub struct IntrinsicError {
+    message: String,
+    path: bool,
+}
+
+impl IntrinsicError {
+    fn path(message: String) -> Self {
+        Self {
+            message,
+            path: true,
+        }
+    }
+
+    /// Whether the call failed because a path among its arguments matched nothing (Step
+    /// Functions then fails the state with `States.Runtime`, not `States.IntrinsicFailure`).
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// let call = svless_asl::intrinsic::Intrinsic::parse("States.ArrayLength($.missing)").expect("a call");
+    /// assert!(call.eval(&json!({}), &json!({})).unwrap_err().is_path());
+    /// ```
+    pub fn is_path(&self) -> bool {
+        self.path
+    }
+}
 
 impl fmt::Display for IntrinsicError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
 impl std::error::Error for IntrinsicError {}
 
 fn fail<T>(message: impl Into<String>) -> Result<T, IntrinsicError> {
-    Err(IntrinsicError(message.into()))
+    Err(IntrinsicError {
+        message: message.into(),
+        path: false,
+    })
 }
 
 impl Intrinsic {
@@ -174,10 +201,10 @@ impl Intrinsic {
             Arg::Text(text, _) => Value::String(text.clone()),
             Arg::Input(path) => path
                 .select(input)
-                .map_err(|e| IntrinsicError(e.to_string()))?,
+                .map_err(|e| IntrinsicError::path(e.to_string()))?,
             Arg::Context(path) => path
                 .select(context)
-                .map_err(|e| IntrinsicError(e.to_string()))?,
+                .map_err(|e| IntrinsicError::path(e.to_string()))?,
             Arg::Call(call) => call.eval(input, context)?,
         })
     }
@@ -592,7 +619,10 @@ impl Parser {
                     Some(rest) => (true, format!("${rest}")),
                     None => (false, text.clone()),
                 };
-                let path = Path::parse(&path).map_err(|e| IntrinsicError(e.to_string()))?;
+                let path = Path::parse(&path).map_err(|e| IntrinsicError {
+                    message: e.to_string(),
+                    path: false,
+                })?;
                 Ok(if context {
                     Arg::Context(path)
                 } else {

@@ -31,8 +31,11 @@ pub enum Template {
     Intrinsic(Intrinsic),
 }
 
-/// Why a template could not be rendered: the state fails with `States.ParameterPathFailure` (a
-/// path) or `States.IntrinsicFailure` (a call), as the developer guide's error names say.
+/// Why a template could not be rendered. A path that matches nothing — in a field or in an
+/// intrinsic function's argument — fails the state with `States.Runtime` and the message Step
+/// Functions writes ("The JSONPath '$.x' specified for the field 'x.$' could not be found in the
+/// input '…'"); an intrinsic function that fails on the values it was given fails it with
+/// `States.IntrinsicFailure`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RenderError {
     /// A path of a `.$` field matched nothing.
@@ -41,6 +44,8 @@ pub enum RenderError {
         field: String,
         /// What failed.
         error: PathError,
+        /// The document the path was applied to, as JSON text.
+        input: String,
     },
     /// An intrinsic call failed.
     Intrinsic {
@@ -54,10 +59,17 @@ pub enum RenderError {
 impl std::fmt::Display for RenderError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RenderError::Path { field, error } => write!(
-                f,
-                "The JSONPath of field '{field}' could not be found in the input: {error}"
-            ),
+            RenderError::Path {
+                field,
+                error,
+                input,
+            } => match error {
+                PathError::NoMatch { path } => write!(
+                    f,
+                    "The JSONPath '{path}' specified for the field '{field}' could not be found in the input '{input}'"
+                ),
+                other => write!(f, "The field '{field}' could not be rendered: {other}"),
+            },
             RenderError::Intrinsic { field, error } => {
                 write!(
                     f,
@@ -77,11 +89,12 @@ impl RenderError {
     /// use serde_json::json;
     /// let template = svless_asl::template::Template::parse(&json!({"a.$": "$.missing"})).expect("a template");
     /// let err = template.render(&json!({}), &json!({})).unwrap_err();
-    /// assert_eq!(err.error_name(), "States.ParameterPathFailure");
+    /// assert_eq!(err.error_name(), "States.Runtime");
     /// ```
     pub fn error_name(&self) -> &'static str {
         match self {
-            RenderError::Path { .. } => "States.ParameterPathFailure",
+            RenderError::Path { .. } => "States.Runtime",
+            RenderError::Intrinsic { error, .. } if error.is_path() => "States.Runtime",
             RenderError::Intrinsic { .. } => "States.IntrinsicFailure",
         }
     }
@@ -161,9 +174,10 @@ impl Template {
         context: &Value,
         field: &str,
     ) -> Result<Value, RenderError> {
-        let path_error = |error| RenderError::Path {
+        let path_error = |error, document: &Value| RenderError::Path {
             field: format!("{field}.$"),
             error,
+            input: document.to_string(),
         };
         Ok(match self {
             Template::Literal(value) => value.clone(),
@@ -180,8 +194,8 @@ impl Template {
                     .map(|item| item.render_field(input, context, field))
                     .collect::<Result<_, _>>()?,
             ),
-            Template::Input(path) => path.select(input).map_err(path_error)?,
-            Template::Context(path) => path.select(context).map_err(path_error)?,
+            Template::Input(path) => path.select(input).map_err(|e| path_error(e, input))?,
+            Template::Context(path) => path.select(context).map_err(|e| path_error(e, context))?,
             Template::Intrinsic(call) => {
                 call.eval(input, context)
                     .map_err(|error| RenderError::Intrinsic {

@@ -32,7 +32,8 @@ pub struct Error {
     kind: Cow<'static, str>,
     title: Cow<'static, str>,
     detail: Option<String>,
-    extensions: serde_json::Map<String, serde_json::Value>,
+    /// Boxed: most errors have none, and a small `Error` keeps `Result`s small.
+    extensions: Option<Box<serde_json::Map<String, serde_json::Value>>>,
     source: Option<BoxError>,
     absent: bool,
 }
@@ -131,7 +132,7 @@ impl Error {
             kind: Cow::Borrowed("about:blank"),
             title: Cow::Borrowed(reason_phrase(status)),
             detail: None,
-            extensions: serde_json::Map::new(),
+            extensions: None,
             source: None,
             absent: false,
         }
@@ -266,7 +267,9 @@ impl Error {
         key: impl Into<String>,
         value: impl Into<serde_json::Value>,
     ) -> Self {
-        self.extensions.insert(key.into(), value.into());
+        self.extensions
+            .get_or_insert_default()
+            .insert(key.into(), value.into());
         self
     }
 
@@ -326,7 +329,7 @@ impl Error {
             status: self.status.as_u16(),
             detail: self.detail.clone(),
             instance: None,
-            extensions: self.extensions.clone(),
+            extensions: self.extensions.as_deref().cloned().unwrap_or_default(),
         }
     }
 }

@@ -95,6 +95,25 @@ pub async fn moto_serial_config() -> aws_config::SdkConfig {
     config_for(moto_serial_endpoint()).await
 }
 
+/// The endpoint of the moto server that executes state machines, which the README's test
+/// command starts with `{"stepfunctions": {"execute_state_machine": true}}` set.
+///
+/// # Panics
+/// Panics when `SVLESS_MOTO_SFN_ENDPOINT` is unset: the tests need the server and do not skip.
+pub fn moto_sfn_endpoint() -> String {
+    match std::env::var("SVLESS_MOTO_SFN_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => endpoint,
+        _ => panic!(
+            "SVLESS_MOTO_SFN_ENDPOINT is not set: run the README's test command (scripts/test.sh), which starts the executing moto server"
+        ),
+    }
+}
+
+/// An AWS SDK configuration for the moto server that executes state machines.
+pub async fn moto_sfn_config() -> aws_config::SdkConfig {
+    config_for(moto_sfn_endpoint()).await
+}
+
 /// An S3 client for the moto server, with path-style addressing.
 pub async fn s3_client() -> aws_sdk_s3::Client {
     let config = moto_config().await;

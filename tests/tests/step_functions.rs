@@ -416,9 +416,15 @@ async fn bad_input_ends_in_named_errors() {
 
     // A path that matches nothing, an intrinsic that fails, a ResultPath that cannot be applied.
     for (state, error) in [
+        // Step Functions fails a path that matches nothing in Parameters with States.Runtime
+        // ("The JSONPath '$.missing' specified for the field 'a.$' could not be found ...").
         (
             json!({"Type": "Pass", "Parameters": {"a.$": "$.missing"}, "End": true}),
-            "States.ParameterPathFailure",
+            "States.Runtime",
+        ),
+        (
+            json!({"Type": "Pass", "Parameters": {"a.$": "States.ArrayLength($.missing)"}, "End": true}),
+            "States.Runtime",
         ),
         (
             json!({"Type": "Pass", "Parameters": {"a.$": "States.ArrayGetItem($.list, 9)"}, "End": true}),
@@ -497,4 +503,89 @@ async fn resolvers_answer_services_the_app_does_not_implement() {
         .await
         .expect("valid");
     assert_eq!(run.output, Some(json!("caught")));
+}
+
+#[derive(Debug, svless::IntoNamedError)]
+enum ResizeError {
+    #[error_type("Service.Busy")]
+    Busy,
+    #[error_type("Image.TooLarge")]
+    TooLarge,
+}
+
+impl std::fmt::Display for ResizeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResizeError::Busy => f.write_str("the resizer is busy"),
+            ResizeError::TooLarge => f.write_str("wider than 4096 pixels"),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Upload {
+    key: String,
+    width: u32,
+}
+
+/// Busy on its first call, then resizes (or refuses a too-wide image).
+#[svless::task(name = "resize")]
+async fn resize(upload: Upload, State(calls): State<Calls>) -> Result<Value, ResizeError> {
+    if calls.0.fetch_add(1, Ordering::SeqCst) == 0 {
+        return Err(ResizeError::Busy);
+    }
+    if upload.width > 4096 {
+        return Err(ResizeError::TooLarge);
+    }
+    Ok(json!({"key": format!("small/{}", upload.key), "sizes": [64, 128]}))
+}
+
+/// The workflow of docs/step-functions.md: Retry, Catch, Parallel and Map, written once.
+#[tokio::test]
+async fn the_documented_workflow_runs_retries_and_is_checked() {
+    let definition =
+        String::from_utf8(svless_tests::fixture("state-machines/upload.json")).expect("UTF-8");
+    let calls = Calls::default();
+    let app = App::new().state(calls.clone()).on(resize);
+    assert_eq!(app.check_state_machine(&definition), Ok(()));
+    let sfn = StepFunctions::new(app);
+
+    let run = sfn
+        .run(&definition, json!({"key": "cat.png", "width": 800}))
+        .await
+        .expect("valid");
+    assert_eq!(run.status, Status::Succeeded, "{:?}", run.cause);
+    assert_eq!(
+        run.output,
+        Some(json!([
+            [{"size": 64, "key": "small/cat.png"}, {"size": 128, "key": "small/cat.png"}],
+            "recorded"
+        ]))
+    );
+    assert_eq!(run.waits(), [Duration::from_secs(2)]);
+    // The branches run concurrently: the states they enter interleave.
+    let mut entered = run.states_entered();
+    entered.sort_unstable();
+    assert_eq!(
+        entered,
+        [
+            "Publish",
+            "Record",
+            "Resize",
+            "Thumb",
+            "Thumb",
+            "Thumbnails"
+        ]
+    );
+
+    calls.0.store(1, Ordering::SeqCst);
+    let run = sfn
+        .run(&definition, json!({"key": "huge.png", "width": 9000}))
+        .await
+        .expect("valid");
+    assert_eq!(run.status, Status::Failed);
+    assert_eq!(
+        (run.error.as_deref(), run.cause.as_deref()),
+        (Some("Upload.Rejected"), Some("wider than 4096 pixels"))
+    );
 }
