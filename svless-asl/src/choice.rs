@@ -266,6 +266,24 @@ impl Rule {
         Ok(Rule::Test { variable, test })
     }
 
+    /// Whether the rule reads the context object (`$$`).
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// let rule = svless_asl::choice::Rule::parse(&json!({"Variable": "$$.State.RetryCount", "NumericEquals": 0}), "").expect("a rule");
+    /// assert!(rule.uses_context());
+    /// ```
+    pub fn uses_context(&self) -> bool {
+        match self {
+            Rule::And(rules) | Rule::Or(rules) => rules.iter().any(Rule::uses_context),
+            Rule::Not(rule) => rule.uses_context(),
+            Rule::Test { variable, test } => {
+                variable.context
+                    || matches!(test, Test::Compare { against: Against::Path(o), .. } if o.context)
+            }
+        }
+    }
+
     /// Whether the rule matches. A comparison whose variable is absent is an error (Step
     /// Functions fails the state with `States.Runtime`), except under `IsPresent`.
     ///

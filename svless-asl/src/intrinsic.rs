@@ -159,6 +159,20 @@ impl Intrinsic {
         Ok(call)
     }
 
+    /// Whether an argument reads the context object (`$$`).
+    ///
+    /// ```
+    /// let call = svless_asl::intrinsic::Intrinsic::parse("States.Array($$.Execution.Id)").expect("a call");
+    /// assert!(call.uses_context());
+    /// ```
+    pub fn uses_context(&self) -> bool {
+        self.args.iter().any(|arg| match arg {
+            Arg::Context(_) => true,
+            Arg::Call(call) => call.uses_context(),
+            _ => false,
+        })
+    }
+
     /// Evaluates the call against the state's input (`$`) and the context object (`$$`).
     ///
     /// ```

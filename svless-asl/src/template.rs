@@ -157,6 +157,23 @@ impl Template {
             .map_err(|e| format!("{e} at {at}"))
     }
 
+    /// Whether rendering reads the context object (`$$`), so a caller can skip building it.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// let t = svless_asl::template::Template::parse(&json!({"id.$": "$$.Execution.Id"})).expect("a template");
+    /// assert!(t.uses_context());
+    /// ```
+    pub fn uses_context(&self) -> bool {
+        match self {
+            Template::Literal(_) | Template::Input(_) => false,
+            Template::Context(_) => true,
+            Template::Object(fields) => fields.iter().any(|(_, t)| t.uses_context()),
+            Template::Array(items) => items.iter().any(Template::uses_context),
+            Template::Intrinsic(call) => call.uses_context(),
+        }
+    }
+
     /// Renders the template against the state's input and the context object.
     ///
     /// ```

@@ -276,6 +276,7 @@ fn run_machine<S: Send + Sync + 'static>(
 ) -> BoxFuture<'static, Result<Value, Failure>> {
     async move {
         let mut name = definition.start_at.clone();
+        let mut text = input.to_string();
         let mut input = input;
         loop {
             if let Some(limit) = shared.timeout
@@ -290,12 +291,13 @@ fn run_machine<S: Send + Sync + 'static>(
                     format!("the state '{name}' does not exist"),
                 ));
             };
-            match run_state(&shared, state, input, item.clone()).await? {
-                (output, Some(next)) => {
+            match run_state(&shared, state, input, text, item.clone()).await? {
+                (output, output_text, Some(next)) => {
                     input = output;
+                    text = output_text;
                     name = next;
                 }
-                (output, None) => return Ok(output),
+                (output, _, None) => return Ok(output),
             }
         }
     }
@@ -315,31 +317,47 @@ fn type_name(state: &State) -> &'static str {
     }
 }
 
-/// Runs one state: its output and the state to go to (`None` at an end).
+/// Whether a state reads the context object (`$$`): building it costs a copy of the execution's
+/// input, so states that do not read it get none.
+fn needs_context(state: &State) -> bool {
+    let templates = [&state.parameters, &state.result_selector]
+        .into_iter()
+        .flatten()
+        .any(Template::uses_context);
+    templates
+        || match &state.kind {
+            Kind::Choice { choices, .. } => choices.iter().any(|(rule, _)| rule.uses_context()),
+            Kind::Map(_) => true,
+            _ => false,
+        }
+}
+
+/// Runs one state: its output (and the output as JSON text, written once for the size check
+/// and the history), and the state to go to (`None` at an end). `raw_text` is the input as JSON
+/// text: the previous state's output text.
 async fn run_state<S: Send + Sync + 'static>(
     shared: &Arc<Shared<S>>,
     state: &State,
     raw_input: Value,
+    raw_text: String,
     item: Option<(usize, Value)>,
-) -> Result<(Value, Option<String>), Failure> {
+) -> Result<(Value, String, Option<String>), Failure> {
     let kind = type_name(state);
     shared.record(
         &format!("{kind}StateEntered"),
-        json!({"name": state.name, "input": raw_input.to_string()}),
+        json!({"name": state.name, "input": raw_text}),
     )?;
     let mut retry_counts = vec![0u64; state.retry.len()];
     let mut attempt = 0u64;
+    let with_context = needs_context(state);
     loop {
-        let context = context_object(shared, state, attempt, item.as_ref());
-        match attempt_state(shared, state, &raw_input, &context).await {
-            Ok((output, next)) => {
-                check_size(&output, state)?;
-                shared.record(
-                    &format!("{kind}StateExited"),
-                    json!({"name": state.name, "output": output.to_string()}),
-                )?;
-                return Ok((output, next));
-            }
+        let context = if with_context {
+            context_object(shared, state, attempt, item.as_ref())
+        } else {
+            Value::Null
+        };
+        let (output, next) = match attempt_state(shared, state, &raw_input, &context).await {
+            Ok(done) => done,
             Err(failure) => {
                 if let Some(delay) = retry_delay(&state.retry, &mut retry_counts, &failure) {
                     attempt += 1;
@@ -350,21 +368,26 @@ async fn run_state<S: Send + Sync + 'static>(
                     wait(shared, delay).await;
                     continue;
                 }
-                if let Some(catcher) = state
+                let Some(catcher) = state
                     .catch
                     .iter()
                     .find(|c| matches(&c.error_equals, &failure))
-                {
-                    let output = caught(catcher, &raw_input, &failure)?;
-                    shared.record(
-                        &format!("{kind}StateExited"),
-                        json!({"name": state.name, "output": output.to_string()}),
-                    )?;
-                    return Ok((output, Some(catcher.next.clone())));
-                }
-                return Err(failure);
+                else {
+                    return Err(failure);
+                };
+                (
+                    caught(catcher, &raw_input, &failure)?,
+                    Some(catcher.next.clone()),
+                )
             }
-        }
+        };
+        let text = output.to_string();
+        check_size(&text, state)?;
+        shared.record(
+            &format!("{kind}StateExited"),
+            json!({"name": state.name, "output": text}),
+        )?;
+        return Ok((output, text, next));
     }
 }
 
@@ -426,8 +449,8 @@ async fn wait<S>(shared: &Arc<Shared<S>>, seconds: f64) {
     }
 }
 
-fn check_size(value: &Value, state: &State) -> Result<(), Failure> {
-    let size = value.to_string().len();
+fn check_size(text: &str, state: &State) -> Result<(), Failure> {
+    let size = text.len();
     if size > MAX_PAYLOAD_BYTES {
         return Err(Failure::new(
             "States.DataLimitExceeded",
@@ -736,7 +759,9 @@ async fn call_task<S: Send + Sync + 'static>(
             input.clone()
         };
         let mut lambda = Context::default();
-        lambda.request_id = uuid::Uuid::new_v4().to_string();
+        // A v4-shaped id from a fast generator: the id names the invocation in logs, and
+        // asking the OS for randomness on every task costs more than the task itself.
+        lambda.request_id = request_id();
         lambda.function_name = function.clone();
         lambda.function_version = "$LATEST".into();
         lambda.invoked_function_arn = function.clone();
@@ -893,4 +918,12 @@ async fn run_map<S: Send + Sync + 'static>(
             })
             .collect(),
     ))
+}
+
+/// A request id in the shape Lambda gives (a version 4 UUID), from a fast non-cryptographic
+/// generator.
+fn request_id() -> String {
+    uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes())
+        .into_uuid()
+        .to_string()
 }
