@@ -589,3 +589,108 @@ async fn the_documented_workflow_runs_retries_and_is_checked() {
         (Some("Upload.Rejected"), Some("wider than 4096 pixels"))
     );
 }
+
+/// Where the approval task leaves the tokens it was handed.
+#[derive(Clone, Default)]
+struct Inbox(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Inbox {
+    fn tokens(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+#[derive(Deserialize)]
+struct Approval {
+    token: String,
+}
+
+/// Hands the token to a human (here: the inbox) and returns at once.
+#[svless::task(name = "ask")]
+async fn ask(input: Approval, State(inbox): State<Inbox>) {
+    inbox
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(input.token);
+}
+
+fn approval(heartbeat: Option<u64>) -> String {
+    let mut wait = json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": "ask", "Payload": {"token.$": "$$.Task.Token"}},
+        "TimeoutSeconds": 30,
+        "Catch": [{"ErrorEquals": ["Approval.Rejected", "States.HeartbeatTimeout"], "ResultPath": "$.error", "Next": "Rejected"}],
+        "ResultPath": "$.approval", "End": true});
+    if let Some(seconds) = heartbeat {
+        wait["HeartbeatSeconds"] = json!(seconds);
+    }
+    json!({"StartAt": "Wait", "States": {"Wait": wait, "Rejected": {"Type": "Pass", "End": true}}})
+        .to_string()
+}
+
+async fn next_token(inbox: &Inbox, seen: usize) -> String {
+    for _ in 0..500 {
+        if let Some(token) = inbox.tokens().get(seen) {
+            return token.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the task never received its token")
+}
+
+#[tokio::test]
+async fn wait_for_task_token_resumes_on_success_and_failure_and_times_out_without_heartbeats() {
+    let inbox = Inbox::default();
+    let sfn = StepFunctions::new(App::new().state(inbox.clone()).on(ask));
+
+    let running = tokio::spawn({
+        let sfn = sfn.clone();
+        async move { sfn.run(&approval(None), json!({"order": 7})).await }
+    });
+    let token = next_token(&inbox, 0).await;
+    assert_eq!(sfn.send_task_heartbeat(&token), Ok(()));
+    assert_eq!(
+        sfn.send_task_success(&token, json!({"approved": true})),
+        Ok(())
+    );
+    let run = running.await.expect("joined").expect("valid");
+    assert_eq!(
+        run.output,
+        Some(json!({"order": 7, "approval": {"approved": true}}))
+    );
+    // The token was answered: it is no longer a task's.
+    assert_eq!(
+        sfn.send_task_success(&token, json!({})),
+        Err(svless_local::sfn::TokenError::TaskDoesNotExist)
+    );
+
+    let running = tokio::spawn({
+        let sfn = sfn.clone();
+        async move { sfn.run(&approval(None), json!({"order": 8})).await }
+    });
+    let token = next_token(&inbox, 1).await;
+    assert_eq!(
+        sfn.send_task_failure(&token, "Approval.Rejected", "too expensive"),
+        Ok(())
+    );
+    let run = running.await.expect("joined").expect("valid");
+    assert_eq!(
+        run.output,
+        Some(
+            json!({"order": 8, "error": {"Error": "Approval.Rejected", "Cause": "too expensive"}})
+        )
+    );
+
+    // No heartbeat within HeartbeatSeconds: States.HeartbeatTimeout, caught.
+    let run = sfn
+        .run(&approval(Some(1)), json!({"order": 9}))
+        .await
+        .expect("valid");
+    assert_eq!(
+        run.output.as_ref().map(|o| o["error"]["Error"].clone()),
+        Some(json!("States.HeartbeatTimeout"))
+    );
+}

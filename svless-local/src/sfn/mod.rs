@@ -23,11 +23,13 @@ mod run;
 
 pub use run::{Execution, HistoryEvent, Status};
 
+use run::is_wait_for_token;
+
 use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use svless_asl::model::{Definition, Invalid};
 use svless_core::App;
 
@@ -62,11 +64,53 @@ pub enum Clock {
     Virtual,
 }
 
+/// The tasks waiting for their token: where `SendTaskSuccess`/`Failure` answer, and where a
+/// heartbeat is told.
+pub(crate) type Tokens = Arc<Mutex<HashMap<String, Waiting>>>;
+
+pub(crate) struct Waiting {
+    done: tokio::sync::oneshot::Sender<Result<Value, TaskError>>,
+    heartbeat: Arc<tokio::sync::Notify>,
+}
+
+/// A task token, in the shape Step Functions hands out (long, base64).
+pub(crate) fn new_token() -> String {
+    use std::fmt::Write as _;
+    let mut token = String::from("AQCsAAAAKgAAAAMAAAAAAAAAA");
+    for _ in 0..4 {
+        let _ = write!(token, "{:032x}", fastrand::u128(..));
+    }
+    token
+}
+
+/// Why `SendTaskSuccess`, `SendTaskFailure` or `SendTaskHeartbeat` was refused, named as the
+/// Step Functions API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenError {
+    /// `InvalidToken`: not a task token (empty, or over 2,048 characters).
+    InvalidToken,
+    /// `TaskDoesNotExist`: no task waits with this token (never issued, already answered,
+    /// timed out).
+    TaskDoesNotExist,
+}
+
+impl std::fmt::Display for TokenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenError::InvalidToken => f.write_str("Invalid Token"),
+            TokenError::TaskDoesNotExist => f.write_str("Task Does Not Exist"),
+        }
+    }
+}
+
+impl std::error::Error for TokenError {}
+
 /// Runs state machines against an app.
 pub struct StepFunctions<S> {
     app: Arc<App<S>>,
     clock: Clock,
     resolvers: HashMap<String, Resolver>,
+    tokens: Tokens,
 }
 
 impl<S> Clone for StepFunctions<S> {
@@ -75,7 +119,93 @@ impl<S> Clone for StepFunctions<S> {
             app: self.app.clone(),
             clock: self.clock,
             resolvers: self.resolvers.clone(),
+            tokens: self.tokens.clone(),
         }
+    }
+}
+
+impl<S> StepFunctions<S> {
+    pub(crate) fn register_token(
+        &self,
+        token: &str,
+        done: tokio::sync::oneshot::Sender<Result<Value, TaskError>>,
+        heartbeat: Arc<tokio::sync::Notify>,
+    ) {
+        self.tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(token.to_owned(), Waiting { done, heartbeat });
+    }
+
+    fn take_token(&self, token: &str) -> Result<Waiting, TokenError> {
+        if token.is_empty() || token.len() > 2048 {
+            return Err(TokenError::InvalidToken);
+        }
+        self.tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(token)
+            .ok_or(TokenError::TaskDoesNotExist)
+    }
+
+    /// Answers a `.waitForTaskToken` task with its output (`SendTaskSuccess`).
+    ///
+    /// ```
+    /// use svless_local::sfn::{StepFunctions, TokenError};
+    /// let sfn = StepFunctions::new(svless_core::App::new());
+    /// assert_eq!(sfn.send_task_success("no-such-token", serde_json::json!({})), Err(TokenError::TaskDoesNotExist));
+    /// ```
+    pub fn send_task_success(&self, token: &str, output: Value) -> Result<(), TokenError> {
+        let waiting = self.take_token(token)?;
+        waiting
+            .done
+            .send(Ok(output))
+            .map_err(|_| TokenError::TaskDoesNotExist)
+    }
+
+    /// Fails a `.waitForTaskToken` task with an error name and cause (`SendTaskFailure`);
+    /// `Retry` and `Catch` match the name.
+    ///
+    /// ```
+    /// use svless_local::sfn::{StepFunctions, TokenError};
+    /// let sfn = StepFunctions::new(svless_core::App::new());
+    /// assert_eq!(sfn.send_task_failure("", "E", "c"), Err(TokenError::InvalidToken));
+    /// ```
+    pub fn send_task_failure(
+        &self,
+        token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), TokenError> {
+        let waiting = self.take_token(token)?;
+        waiting
+            .done
+            .send(Err(TaskError {
+                error: error.to_owned(),
+                cause: cause.to_owned(),
+            }))
+            .map_err(|_| TokenError::TaskDoesNotExist)
+    }
+
+    /// Tells a `.waitForTaskToken` task that its worker is alive (`SendTaskHeartbeat`): its
+    /// `HeartbeatSeconds` start again.
+    ///
+    /// ```
+    /// use svless_local::sfn::{StepFunctions, TokenError};
+    /// let sfn = StepFunctions::new(svless_core::App::new());
+    /// assert_eq!(sfn.send_task_heartbeat("unknown"), Err(TokenError::TaskDoesNotExist));
+    /// ```
+    pub fn send_task_heartbeat(&self, token: &str) -> Result<(), TokenError> {
+        if token.is_empty() || token.len() > 2048 {
+            return Err(TokenError::InvalidToken);
+        }
+        let tokens = self
+            .tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let waiting = tokens.get(token).ok_or(TokenError::TaskDoesNotExist)?;
+        waiting.heartbeat.notify_one();
+        Ok(())
     }
 }
 
@@ -100,6 +230,7 @@ impl<S: Send + Sync + 'static> StepFunctions<S> {
             app,
             clock: Clock::Virtual,
             resolvers: HashMap::new(),
+            tokens: Arc::default(),
         }
     }
 
@@ -170,7 +301,12 @@ impl<S: Send + Sync + 'static> StepFunctions<S> {
             let Kind::Task(task) = &state.kind else {
                 continue;
             };
-            if self.resolvers.contains_key(&task.resource) {
+            let base = if is_wait_for_token(&task.resource) {
+                task.resource.trim_end_matches(".waitForTaskToken")
+            } else {
+                &task.resource
+            };
+            if self.resolvers.contains_key(&task.resource) || self.resolvers.contains_key(base) {
                 continue;
             }
             let problem = match task.invoked_function(state.parameters.as_ref()) {

@@ -328,8 +328,14 @@ fn needs_context(state: &State) -> bool {
         || match &state.kind {
             Kind::Choice { choices, .. } => choices.iter().any(|(rule, _)| rule.uses_context()),
             Kind::Map(_) => true,
+            Kind::Task(task) => is_wait_for_token(&task.resource),
             _ => false,
         }
+}
+
+/// Whether a task waits for `SendTaskSuccess`/`SendTaskFailure` with its token.
+pub(crate) fn is_wait_for_token(resource: &str) -> bool {
+    resource.ends_with(".waitForTaskToken")
 }
 
 /// Runs one state: its output (and the output as JSON text, written once for the size check
@@ -643,6 +649,22 @@ async fn attempt_state<S: Send + Sync + 'static>(
                 state.next.clone(),
             ))
         }
+        Kind::Task(task) if is_wait_for_token(&task.resource) => {
+            let token = super::new_token();
+            let mut context = context.clone();
+            if let Some(map) = context.as_object_mut() {
+                map.insert("Task".into(), json!({"Token": token}));
+            }
+            let task_input = match &state.parameters {
+                Some(parameters) => render(parameters, &input, &context)?,
+                None => input.clone(),
+            };
+            let timeout = dynamic_u64(&task.timeout, &input)?;
+            let heartbeat = dynamic_u64(&task.heartbeat, &input)?;
+            let result =
+                wait_for_token(shared, state, task, task_input, token, timeout, heartbeat).await?;
+            Ok((finish(result)?, state.next.clone()))
+        }
         Kind::Task(task) => {
             let task_input = effective(&input)?;
             let timeout = dynamic_u64(&task.timeout, &input)?;
@@ -738,7 +760,12 @@ async fn call_task<S: Send + Sync + 'static>(
     )?;
     shared.record("TaskStarted", json!({"resource": task.resource}))?;
     let call = async {
-        if let Some(resolver) = shared.sfn.resolvers.get(&task.resource) {
+        let resolver = shared.sfn.resolvers.get(&task.resource).or_else(|| {
+            task.resource
+                .strip_suffix(".waitForTaskToken")
+                .and_then(|base| shared.sfn.resolvers.get(base))
+        });
+        if let Some(resolver) = resolver {
             return resolver(input.clone())
                 .await
                 .map_err(|e| Failure::new(&e.error, e.cause));
@@ -926,4 +953,92 @@ fn request_id() -> String {
     uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes())
         .into_uuid()
         .to_string()
+}
+
+/// A `.waitForTaskToken` task: the token is registered, the resource is called with it (its
+/// answer is not the result), and the state waits for `SendTaskSuccess` or `SendTaskFailure`
+/// with that token — failing with `States.Timeout` after `TimeoutSeconds`, or
+/// `States.HeartbeatTimeout` when no heartbeat comes within `HeartbeatSeconds`.
+async fn wait_for_token<S: Send + Sync + 'static>(
+    shared: &Arc<Shared<S>>,
+    state: &State,
+    task: &svless_asl::model::Task,
+    input: Value,
+    token: String,
+    timeout: Option<u64>,
+    heartbeat: Option<u64>,
+) -> Result<Value, Failure> {
+    let (done, answer) = tokio::sync::oneshot::channel();
+    let beat = Arc::new(tokio::sync::Notify::new());
+    shared.sfn.register_token(&token, done, beat.clone());
+    let forget = TokenGuard {
+        sfn_tokens: shared.sfn.tokens.clone(),
+        token: token.clone(),
+    };
+    call_task(shared, state, task, input, &Value::Null, None).await?;
+    shared.record("TaskSubmitted", json!({"resource": task.resource}))?;
+    let waited = async {
+        let mut answer = answer;
+        loop {
+            let heartbeat_due = async {
+                match heartbeat {
+                    Some(seconds) => tokio::time::sleep(Duration::from_secs(seconds)).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                outcome = &mut answer => {
+                    return match outcome {
+                        Ok(Ok(output)) => Ok(output),
+                        Ok(Err(error)) => Err(Failure::new(&error.error, error.cause)),
+                        Err(_) => Err(Failure::new("States.Runtime", "the task token was dropped")),
+                    };
+                }
+                () = beat.notified() => continue,
+                () = heartbeat_due => {
+                    return Err(Failure::new(
+                        "States.HeartbeatTimeout",
+                        format!("no heartbeat for the task token within {} s", heartbeat.unwrap_or_default()),
+                    ));
+                }
+            }
+        }
+    };
+    let outcome = match timeout {
+        Some(seconds) => match tokio::time::timeout(Duration::from_secs(seconds), waited).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Failure::new(
+                "States.Timeout",
+                format!("the task token was not answered within {seconds} s"),
+            )),
+        },
+        None => waited.await,
+    };
+    drop(forget);
+    match &outcome {
+        Ok(output) => shared.record(
+            "TaskSucceeded",
+            json!({"resource": task.resource, "output": output.to_string()}),
+        )?,
+        Err(failure) => shared.record(
+            "TaskFailed",
+            json!({"resource": task.resource, "error": failure.error, "cause": failure.cause}),
+        )?,
+    }
+    outcome
+}
+
+/// Removes a token from the registry when its wait ends, however it ends.
+struct TokenGuard {
+    sfn_tokens: super::Tokens,
+    token: String,
+}
+
+impl Drop for TokenGuard {
+    fn drop(&mut self) {
+        self.sfn_tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.token);
+    }
 }
