@@ -19,7 +19,10 @@
 //! # }
 //! ```
 
+mod api;
 mod run;
+
+pub use api::{Api, ApiError, LoopbackHost};
 
 pub use run::{Execution, HistoryEvent, Status};
 

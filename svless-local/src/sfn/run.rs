@@ -139,7 +139,7 @@ impl Failure {
 /// What an execution shares across its branches: the history, the clock, the context.
 struct Shared<S> {
     sfn: StepFunctions<S>,
-    history: Mutex<Vec<HistoryEvent>>,
+    history: SharedHistory,
     /// Virtual time: the seconds the waits would have taken.
     elapsed: Mutex<f64>,
     started: chrono::DateTime<chrono::Utc>,
@@ -185,17 +185,32 @@ impl<S> Shared<S> {
     }
 }
 
+/// An execution's history, readable while it runs.
+pub(crate) type SharedHistory = Arc<Mutex<Vec<HistoryEvent>>>;
+
 pub(crate) async fn execute<S: Send + Sync + 'static>(
     sfn: &StepFunctions<S>,
     definition: Arc<Definition>,
     input: Value,
     name: &str,
 ) -> Execution {
-    let started = chrono::Utc::now();
     let arn = format!("arn:aws:states:us-east-1:123456789012:execution:local:{name}");
+    execute_into(sfn, definition, input, name, &arn, Arc::default()).await
+}
+
+/// Runs an execution, writing its history into `history` as it goes.
+pub(crate) async fn execute_into<S: Send + Sync + 'static>(
+    sfn: &StepFunctions<S>,
+    definition: Arc<Definition>,
+    input: Value,
+    name: &str,
+    arn: &str,
+    history: SharedHistory,
+) -> Execution {
+    let started = chrono::Utc::now();
     let shared = Arc::new(Shared {
         sfn: sfn.clone(),
-        history: Mutex::new(Vec::new()),
+        history,
         elapsed: Mutex::new(0.0),
         started,
         execution: json!({
@@ -252,8 +267,8 @@ pub(crate) async fn execute<S: Send + Sync + 'static>(
             )
         }
     };
-    let history = std::mem::take(
-        &mut *shared
+    let history = Vec::clone(
+        &*shared
             .history
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner),
@@ -607,10 +622,7 @@ async fn attempt_state<S: Send + Sync + 'static>(
                 }
             };
             let (error, cause) = (text(error)?, text(cause)?);
-            shared.record(
-                "FailStateEntered",
-                json!({"name": state.name, "error": error}),
-            )?;
+
             Err(Failure { error, cause })
         }
         Kind::Choice { choices, default } => {
@@ -756,9 +768,12 @@ async fn call_task<S: Send + Sync + 'static>(
 ) -> Result<Value, Failure> {
     shared.record(
         "TaskScheduled",
-        json!({"resource": task.resource, "parameters": input.to_string()}),
+        {
+            let (kind, name) = resource_parts(&task.resource);
+            json!({"resourceType": kind, "resource": name, "region": "us-east-1", "parameters": input.to_string()})
+        },
     )?;
-    shared.record("TaskStarted", json!({"resource": task.resource}))?;
+    shared.record("TaskStarted", resource_details(&task.resource))?;
     let call = async {
         let resolver = shared.sfn.resolvers.get(&task.resource).or_else(|| {
             task.resource
@@ -829,7 +844,7 @@ async fn call_task<S: Send + Sync + 'static>(
     match &outcome {
         Ok(output) => shared.record(
             "TaskSucceeded",
-            json!({"resource": task.resource, "output": output.to_string()}),
+            with_resource(&task.resource, json!({"output": output.to_string()})),
         )?,
         Err(failure) => shared.record(
             if failure.error == "States.Timeout" {
@@ -837,7 +852,10 @@ async fn call_task<S: Send + Sync + 'static>(
             } else {
                 "TaskFailed"
             },
-            json!({"resource": task.resource, "error": failure.error, "cause": failure.cause}),
+            with_resource(
+                &task.resource,
+                json!({"error": failure.error, "cause": failure.cause}),
+            ),
         )?,
     }
     outcome
@@ -976,7 +994,7 @@ async fn wait_for_token<S: Send + Sync + 'static>(
         token: token.clone(),
     };
     call_task(shared, state, task, input, &Value::Null, None).await?;
-    shared.record("TaskSubmitted", json!({"resource": task.resource}))?;
+    shared.record("TaskSubmitted", resource_details(&task.resource))?;
     let waited = async {
         let mut answer = answer;
         loop {
@@ -1018,11 +1036,14 @@ async fn wait_for_token<S: Send + Sync + 'static>(
     match &outcome {
         Ok(output) => shared.record(
             "TaskSucceeded",
-            json!({"resource": task.resource, "output": output.to_string()}),
+            with_resource(&task.resource, json!({"output": output.to_string()})),
         )?,
         Err(failure) => shared.record(
             "TaskFailed",
-            json!({"resource": task.resource, "error": failure.error, "cause": failure.cause}),
+            with_resource(
+                &task.resource,
+                json!({"error": failure.error, "cause": failure.cause}),
+            ),
         )?,
     }
     outcome
@@ -1041,4 +1062,33 @@ impl Drop for TokenGuard {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&self.token);
     }
+}
+
+/// `resourceType` and `resource` as the history names a task's resource: `lambda` and `invoke`
+/// for `arn:aws:states:::lambda:invoke`, `lambda` and the ARN for a function ARN.
+fn resource_parts(resource: &str) -> (String, String) {
+    if let Some(rest) = svless_asl::model::arn_rest(resource, "states") {
+        let rest = rest.trim_start_matches(':');
+        if let Some((service, action)) = rest.split_once(':') {
+            return (service.to_owned(), action.to_owned());
+        }
+    }
+    if svless_asl::model::arn_rest(resource, "lambda").is_some() {
+        return ("lambda".to_owned(), resource.to_owned());
+    }
+    ("activity".to_owned(), resource.to_owned())
+}
+
+fn resource_details(resource: &str) -> Value {
+    let (kind, name) = resource_parts(resource);
+    json!({"resourceType": kind, "resource": name})
+}
+
+fn with_resource(resource: &str, mut details: Value) -> Value {
+    let (kind, name) = resource_parts(resource);
+    if let Some(map) = details.as_object_mut() {
+        map.insert("resourceType".into(), Value::String(kind));
+        map.insert("resource".into(), Value::String(name));
+    }
+    details
 }
