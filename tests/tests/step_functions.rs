@@ -694,3 +694,82 @@ async fn wait_for_task_token_resumes_on_success_and_failure_and_times_out_withou
         Some(json!("States.HeartbeatTimeout"))
     );
 }
+
+/// The DynamoDB integrations against a table of the in-memory backend: a conditional put, a
+/// get, an update with ADD, a delete; the second put's condition fails and is caught by name.
+#[tokio::test]
+async fn dynamodb_integrations_read_and_write_the_local_table() {
+    use svless_store::dynamo::{MemoryDb, Table, TableDef};
+    let db = MemoryDb::new();
+    let orders = Table::memory(TableDef::new("orders"), &db);
+    orders.create().await.expect("created");
+    let sfn = StepFunctions::new(App::new()).dynamodb([orders.clone()]);
+    let key = json!({"pk": {"S.$": "$.id"}, "sk": {"S": "order"}});
+    let definition = json!({"StartAt": "Put", "States": {
+        "Put": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                "Parameters": {"TableName": "orders",
+                               "Item": {"pk": {"S.$": "$.id"}, "sk": {"S": "order"}, "total": {"N.$": "$.total"}},
+                               "ConditionExpression": "attribute_not_exists(pk)"},
+                "ResultPath": null,
+                "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": "$.error", "Next": "Exists"}],
+                "Next": "Count"},
+        "Count": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem",
+                  "Parameters": {"TableName": "orders", "Key": key,
+                                 "UpdateExpression": "ADD #v :one SET #s = :s",
+                                 "ExpressionAttributeNames": {"#v": "views", "#s": "status"},
+                                 "ExpressionAttributeValues": {":one": {"N": "1"}, ":s": {"S": "seen"}},
+                                 "ReturnValues": "ALL_NEW"},
+                  "ResultSelector": {"views.$": "$.Attributes.views.N", "status.$": "$.Attributes.status.S"},
+                  "ResultPath": "$.counted", "Next": "Get"},
+        "Get": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+                "Parameters": {"TableName": "orders", "Key": key},
+                "ResultSelector": {"total.$": "$.Item.total.N"}, "ResultPath": "$.read", "End": true},
+        "Exists": {"Type": "Pass", "End": true}
+    }})
+    .to_string();
+    let run = sfn
+        .run(&definition, json!({"id": "o-1", "total": "12.50"}))
+        .await
+        .expect("valid");
+    assert_eq!(run.status, Status::Succeeded, "{:?}", run.cause);
+    assert_eq!(
+        run.output,
+        Some(json!({"id": "o-1", "total": "12.50",
+                    "counted": {"views": "1", "status": "seen"}, "read": {"total": "12.50"}}))
+    );
+
+    // The order exists now: the conditional put fails and is caught by its name.
+    let run = sfn
+        .run(&definition, json!({"id": "o-1", "total": "99"}))
+        .await
+        .expect("valid");
+    assert_eq!(
+        run.output.as_ref().map(|o| o["error"]["Error"].clone()),
+        Some(json!("DynamoDB.ConditionalCheckFailedException"))
+    );
+
+    // The table as the repository sees it: the item the workflow wrote.
+    let key = serde_dynamo::Item::from(std::collections::HashMap::from([
+        (
+            "pk".to_owned(),
+            serde_dynamo::AttributeValue::S("o-1".into()),
+        ),
+        (
+            "sk".to_owned(),
+            serde_dynamo::AttributeValue::S("order".into()),
+        ),
+    ]));
+    let stored = orders.get_item(key).await.expect("read").expect("the item");
+    assert_eq!(
+        stored.get("views"),
+        Some(&serde_dynamo::AttributeValue::N("1".into()))
+    );
+
+    // A table the runner was not given is refused before anything runs.
+    let unknown = definition.replace("\"orders\"", "\"nobody\"");
+    let invalid = sfn
+        .run(&unknown, json!({}))
+        .await
+        .expect_err("an unknown table");
+    assert!(invalid.to_string().contains("nobody"), "{invalid}");
+}

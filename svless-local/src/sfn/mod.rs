@@ -20,6 +20,7 @@
 //! ```
 
 mod api;
+mod dynamodb;
 mod run;
 
 pub use api::{Api, ApiError, LoopbackHost};
@@ -114,6 +115,7 @@ pub struct StepFunctions<S> {
     clock: Clock,
     resolvers: HashMap<String, Resolver>,
     tokens: Tokens,
+    tables: Arc<HashMap<String, svless_store::dynamo::Table>>,
 }
 
 impl<S> Clone for StepFunctions<S> {
@@ -123,6 +125,7 @@ impl<S> Clone for StepFunctions<S> {
             clock: self.clock,
             resolvers: self.resolvers.clone(),
             tokens: self.tokens.clone(),
+            tables: self.tables.clone(),
         }
     }
 }
@@ -234,6 +237,7 @@ impl<S: Send + Sync + 'static> StepFunctions<S> {
             clock: Clock::Virtual,
             resolvers: HashMap::new(),
             tokens: Arc::default(),
+            tables: Arc::default(),
         }
     }
 
@@ -266,6 +270,27 @@ impl<S: Send + Sync + 'static> StepFunctions<S> {
             resource.to_owned(),
             Arc::new(move |input| Box::pin(resolver(input)) as TaskFuture),
         );
+        self
+    }
+
+    /// Answers the DynamoDB integrations (`arn:aws:states:::dynamodb:getItem`, `putItem`,
+    /// `updateItem`, `deleteItem`) from these tables, found by their names.
+    ///
+    /// ```
+    /// use svless_store::dynamo::{MemoryDb, Table, TableDef};
+    /// let db = MemoryDb::new();
+    /// let sfn = svless_local::sfn::StepFunctions::new(svless_core::App::new())
+    ///     .dynamodb([Table::memory(TableDef::new("orders"), &db)]);
+    /// ```
+    pub fn dynamodb(
+        mut self,
+        tables: impl IntoIterator<Item = svless_store::dynamo::Table>,
+    ) -> Self {
+        let mut all = HashMap::clone(&self.tables);
+        for table in tables {
+            all.insert(table.def().name.clone(), table);
+        }
+        self.tables = Arc::new(all);
         self
     }
 
@@ -310,6 +335,31 @@ impl<S: Send + Sync + 'static> StepFunctions<S> {
                 &task.resource
             };
             if self.resolvers.contains_key(&task.resource) || self.resolvers.contains_key(base) {
+                continue;
+            }
+            if dynamodb::action(base).is_some() {
+                let table = state.parameters.as_ref().and_then(|p| match p {
+                    svless_asl::template::Template::Object(fields) => {
+                        fields.iter().find_map(|(k, v)| match v {
+                            svless_asl::template::Template::Literal(Value::String(t))
+                                if k == "TableName" =>
+                            {
+                                Some(t.clone())
+                            }
+                            _ => None,
+                        })
+                    }
+                    _ => None,
+                });
+                match table {
+                    Some(table) if !self.tables.contains_key(&table) => problems.push(Diagnostic {
+                        severity: Severity::Error,
+                        code: "INVALID_RESOURCE",
+                        message: format!("the table '{table}' is not one of the tables given to StepFunctions::dynamodb"),
+                        location: format!("/States/{}/Parameters/TableName", state.name),
+                    }),
+                    _ => {}
+                }
                 continue;
             }
             let problem = match task.invoked_function(state.parameters.as_ref()) {

@@ -785,6 +785,12 @@ async fn call_task<S: Send + Sync + 'static>(
                 .await
                 .map_err(|e| Failure::new(&e.error, e.cause));
         }
+        let base = task.resource.trim_end_matches(".waitForTaskToken");
+        if let Some(action) = super::dynamodb::action(base) {
+            return super::dynamodb::call(&shared.sfn.tables, action, &input)
+                .await
+                .map_err(|e| Failure::new(&e.error, e.cause));
+        }
         let lambda_invoke = is_lambda_invoke(&task.resource);
         let Some(function) = task.invoked_function(state.parameters.as_ref()) else {
             return Err(Failure::new(

@@ -213,7 +213,7 @@ impl Placeholders {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Action {
+pub(crate) enum Action {
     Set(String, AttributeValue),
     Remove(String),
     Add(String, AttributeValue),
@@ -238,6 +238,10 @@ pub struct Update {
 }
 
 impl Update {
+    pub(crate) fn from_actions(actions: Vec<Action>) -> Self {
+        Self { actions }
+    }
+
     /// An update that changes nothing yet.
     pub fn new() -> Self {
         Self::default()

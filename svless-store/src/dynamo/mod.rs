@@ -38,6 +38,7 @@ mod cursor;
 mod entity;
 mod error;
 mod expr;
+mod expression;
 mod memory;
 mod stream;
 mod table;
@@ -56,6 +57,7 @@ pub use chrono::{DateTime, Utc};
 pub use entity::{Entity, IndexKey, ItemKey, KeyPart, Partition};
 pub use error::{CancelReason, Error};
 pub use expr::{Comparison, Condition, Update, value};
+pub use expression::Placeholders;
 pub use memory::{Faults, MemoryDb};
 pub use stream::{ChangeKind, StreamChange, StreamChanges, deliver_stream, stream_payload};
 /// DynamoDB's exact number, for entity fields that must not round (see
@@ -533,6 +535,128 @@ impl Table {
             return Err(Error::ItemTooLarge { size });
         }
         Ok(item)
+    }
+
+    /// Reads an item by its key attributes, in DynamoDB's own form — for callers that speak
+    /// DynamoDB's API (`GetItem`), such as Step Functions' DynamoDB integrations run locally.
+    ///
+    /// ```
+    /// # async fn demo(table: &svless_store::dynamo::Table) -> svless_store::dynamo::Result<()> {
+    /// use serde_dynamo::{AttributeValue, Item};
+    /// let key = Item::from(std::collections::HashMap::from([("pk".to_owned(), AttributeValue::S("u1".into()))]));
+    /// let item = table.get_item(key).await?;
+    /// # let _ = item; Ok(()) }
+    /// ```
+    pub async fn get_item(&self, key: Item) -> Result<Option<Item>> {
+        let key = self.raw_key(&key)?;
+        match &self.backend {
+            Backend::Memory(db) => {
+                tokio::task::yield_now().await;
+                db.get(&self.def.name, &key)
+            }
+            #[cfg(feature = "dynamodb")]
+            Backend::Aws(client) => aws::get(client, &self.def.name, key, false).await,
+        }
+    }
+
+    /// Writes an item in DynamoDB's own form (`PutItem`), if `condition` holds for the item
+    /// there now; the item must hold the table's key attributes.
+    ///
+    /// ```
+    /// # async fn demo(table: &svless_store::dynamo::Table) -> svless_store::dynamo::Result<()> {
+    /// use serde_dynamo::{AttributeValue, Item};
+    /// let item = Item::from(std::collections::HashMap::from([("pk".to_owned(), AttributeValue::S("u1".into()))]));
+    /// table.put_item_if(item, None).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn put_item_if(&self, item: Item, condition: Option<Condition>) -> Result<()> {
+        self.raw_key(&item)?;
+        let size = item_size(&item);
+        if size > MAX_ITEM_BYTES {
+            return Err(Error::ItemTooLarge { size });
+        }
+        self.put_item(item, condition).await
+    }
+
+    /// Deletes an item by its key attributes (`DeleteItem`), if `condition` holds for it.
+    ///
+    /// ```
+    /// # async fn demo(table: &svless_store::dynamo::Table) -> svless_store::dynamo::Result<()> {
+    /// use serde_dynamo::{AttributeValue, Item};
+    /// let key = Item::from(std::collections::HashMap::from([("pk".to_owned(), AttributeValue::S("u1".into()))]));
+    /// table.delete_item_if(key, None).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_item_if(&self, key: Item, condition: Option<Condition>) -> Result<()> {
+        let key = self.raw_key(&key)?;
+        match &self.backend {
+            Backend::Memory(db) => db.delete(&self.def, &key, condition.as_ref()),
+            #[cfg(feature = "dynamodb")]
+            Backend::Aws(client) => {
+                aws::delete(client, &self.def.name, key, condition.as_ref()).await
+            }
+        }
+    }
+
+    /// Updates an item by its key attributes (`UpdateItem`: creating it when missing, as
+    /// DynamoDB does), if `condition` holds; returns the item as it is now.
+    ///
+    /// ```
+    /// # async fn demo(table: &svless_store::dynamo::Table) -> svless_store::dynamo::Result<()> {
+    /// use serde_dynamo::{AttributeValue, Item};
+    /// use svless_store::dynamo::Update;
+    /// let key = Item::from(std::collections::HashMap::from([("pk".to_owned(), AttributeValue::S("u1".into()))]));
+    /// let now = table.update_item(key, Update::new().add("visits", &1)?, None).await?;
+    /// # let _ = now; Ok(()) }
+    /// ```
+    pub async fn update_item(
+        &self,
+        key: Item,
+        update: Update,
+        condition: Option<Condition>,
+    ) -> Result<Item> {
+        let key = self.raw_key(&key)?;
+        update.check_paths()?;
+        for attr in std::iter::once(self.def.pk.as_str()).chain(self.def.sk.as_deref()) {
+            if update.touches(attr) {
+                return Err(Error::Validation {
+                    message: format!(
+                        "Cannot update attribute {attr}. This attribute is part of the key"
+                    ),
+                });
+            }
+        }
+        // `attribute_exists(pk) OR NOT attribute_exists(pk)`: a condition that always holds.
+        let condition = condition.unwrap_or_else(|| {
+            Condition::exists(&self.def.pk).or(Condition::not_exists(&self.def.pk))
+        });
+        match &self.backend {
+            Backend::Memory(db) => db.update(&self.def, &key, &update, &condition),
+            #[cfg(feature = "dynamodb")]
+            Backend::Aws(client) => {
+                aws::update(client, &self.def.name, key, &update, &condition).await
+            }
+        }
+    }
+
+    /// The key attributes of a DynamoDB-form key or item: exactly the table's, as strings.
+    fn raw_key(&self, item: &Item) -> Result<Item> {
+        let mut key = Item::from(HashMap::<String, AttributeValue>::new());
+        for attr in std::iter::once(&self.def.pk).chain(self.def.sk.as_ref()) {
+            match item.get(attr.as_str()) {
+                Some(value @ AttributeValue::S(_)) => {
+                    key.insert(attr.clone(), value.clone());
+                }
+                _ => {
+                    return Err(Error::Validation {
+                        message: format!(
+                            "The provided key element does not match the schema: `{attr}` must be a string"
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(key)
     }
 
     /// Reads an item (eventually consistent).
