@@ -194,7 +194,7 @@ async fn lambda_invoke_wraps_the_payload_and_result_selector_unwraps_it() {
         Some(json!({"greeting": "Hello, Hello, you!!", "status": 200}))
     );
     assert_eq!(run.states_entered(), ["Greet", "Selected"]);
-    let kinds: Vec<&str> = run.history.iter().map(|e| e.kind.as_str()).collect();
+    let kinds: Vec<&str> = run.history.iter().map(|e| e.kind.as_ref()).collect();
     assert_eq!(kinds.first(), Some(&"ExecutionStarted"));
     assert_eq!(kinds.last(), Some(&"ExecutionSucceeded"));
     assert_eq!(kinds.iter().filter(|k| **k == "TaskSucceeded").count(), 2);

@@ -504,7 +504,7 @@ impl<S: Send + Sync + 'static> Api<S> {
         // Only the event types the API defines; the retry and wait records are svless's own.
         let mut events: Vec<Value> = history
             .iter()
-            .filter(|event| !matches!(event.kind.as_str(), "RetryScheduled" | "WaitStarted"))
+            .filter(|event| !matches!(event.kind.as_ref(), "RetryScheduled" | "WaitStarted"))
             .map(super::HistoryEvent::to_json)
             .collect();
         // Number the events the API shows from 1, each after the one before.
@@ -541,13 +541,12 @@ impl<S: Send + Sync + 'static> Api<S> {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let id = history.len() as u64 + 1;
-            history.push(super::HistoryEvent {
+            history.push(super::HistoryEvent::new(
                 id,
-                previous_event_id: id - 1,
-                kind: "ExecutionAborted".into(),
-                details: json!({"error": record.error, "cause": record.cause}),
-                timestamp: chrono::Utc::now(),
-            });
+                "ExecutionAborted",
+                json!({"error": record.error, "cause": record.cause}),
+                chrono::Utc::now(),
+            ));
         }
         Ok(json!({"stopDate": stopped}))
     }

@@ -4,6 +4,7 @@
 use super::{Clock, MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, StepFunctions};
 use futures_util::future::{BoxFuture, FutureExt as _, join_all};
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use svless_asl::model::{Catcher, Definition, Dynamic, Kind, MapState, Retrier, State, Wait};
@@ -54,7 +55,7 @@ impl Execution {
         self.history
             .iter()
             .filter(|e| e.kind.ends_with("StateEntered"))
-            .filter_map(|e| e.details.get("name").and_then(Value::as_str))
+            .filter_map(HistoryEvent::state_name)
             .collect()
     }
 
@@ -62,8 +63,7 @@ impl Execution {
     pub fn waits(&self) -> Vec<Duration> {
         self.history
             .iter()
-            .filter(|e| e.kind == "WaitStarted" || e.kind == "RetryScheduled")
-            .filter_map(|e| e.details.get("seconds").and_then(Value::as_f64))
+            .filter_map(HistoryEvent::waited)
             .map(Duration::from_secs_f64)
             .collect()
     }
@@ -77,14 +77,113 @@ pub struct HistoryEvent {
     /// The event before it.
     pub previous_event_id: u64,
     /// `ExecutionStarted`, `PassStateEntered`, `TaskFailed`, ...
-    pub kind: String,
-    /// The event's details, as `GetExecutionHistory` names them.
-    pub details: Value,
+    pub kind: Cow<'static, str>,
+    details: Details,
     /// When it happened.
     pub timestamp: chrono::DateTime<chrono::Utc>,
 }
 
+/// An event's details, kept as the interpreter has them and written out as JSON only when the
+/// history is read: recording must cost little, since every state writes several events.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Details {
+    Json(Value),
+    /// `stateEnteredEventDetails` (`input`) or `stateExitedEventDetails` (`output`).
+    State {
+        name: String,
+        field: &'static str,
+        text: String,
+    },
+    /// A task event: the resource, and what the event carries.
+    Task {
+        resource: String,
+        field: Option<(&'static str, Value)>,
+        failure: Option<(String, String)>,
+    },
+    /// A wait on the clock (a Wait state, or a retry's interval): svless's own event.
+    Waited {
+        name: String,
+        seconds: f64,
+        error: Option<String>,
+    },
+}
+
 impl HistoryEvent {
+    pub(crate) fn new(
+        id: u64,
+        kind: impl Into<Cow<'static, str>>,
+        details: Value,
+        timestamp: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        Self {
+            id,
+            previous_event_id: id.saturating_sub(1),
+            kind: kind.into(),
+            details: Details::Json(details),
+            timestamp,
+        }
+    }
+
+    /// The state an event names, for state events.
+    fn state_name(&self) -> Option<&str> {
+        match &self.details {
+            Details::State { name, .. } => Some(name),
+            Details::Json(details) => details.get("name").and_then(Value::as_str),
+            _ => None,
+        }
+    }
+
+    /// The seconds a wait event spent.
+    fn waited(&self) -> Option<f64> {
+        match &self.details {
+            Details::Waited { seconds, .. } => Some(*seconds),
+            _ => None,
+        }
+    }
+
+    /// The event's details, as `GetExecutionHistory` names them.
+    ///
+    /// ```
+    /// # async fn doc() {
+    /// let run = svless_local::sfn::StepFunctions::new(svless_core::App::new())
+    ///     .run(r#"{"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}"#, serde_json::json!({"n": 1}))
+    ///     .await.expect("valid");
+    /// assert_eq!(run.history[1].details()["name"], "A");
+    /// # }
+    /// ```
+    pub fn details(&self) -> Value {
+        match &self.details {
+            Details::Json(value) => value.clone(),
+            Details::State { name, field, text } => json!({"name": name, *field: text}),
+            Details::Task {
+                resource,
+                field,
+                failure,
+            } => {
+                let (kind, name) = resource_parts(resource);
+                let mut out = json!({"resourceType": kind, "resource": name});
+                if let Some(map) = out.as_object_mut() {
+                    if let Some((key, value)) = field {
+                        map.insert((*key).to_owned(), Value::String(value.to_string()));
+                        if *key == "parameters" {
+                            map.insert("region".into(), json!("us-east-1"));
+                        }
+                    }
+                    if let Some((error, cause)) = failure {
+                        map.insert("error".into(), json!(error));
+                        map.insert("cause".into(), json!(cause));
+                    }
+                }
+                out
+            }
+            Details::Waited {
+                name,
+                seconds,
+                error,
+            } => json!({"name": name, "seconds": seconds, "error": error}),
+        }
+    }
+
     /// The event as `GetExecutionHistory` writes it.
     pub fn to_json(&self) -> Value {
         let mut event = json!({
@@ -95,7 +194,7 @@ impl HistoryEvent {
         });
         let key = details_key(&self.kind);
         if let Some(map) = event.as_object_mut() {
-            map.insert(key, self.details.clone());
+            map.insert(key, self.details());
         }
         event
     }
@@ -148,7 +247,11 @@ struct Shared<S> {
 }
 
 impl<S> Shared<S> {
-    fn record(&self, kind: &str, details: Value) -> Result<(), Failure> {
+    fn record(&self, kind: &'static str, details: Value) -> Result<(), Failure> {
+        self.record_details(kind, Details::Json(details))
+    }
+
+    fn record_details(&self, kind: &'static str, details: Details) -> Result<(), Failure> {
         let mut history = self
             .history
             .lock()
@@ -170,7 +273,7 @@ impl<S> Shared<S> {
         history.push(HistoryEvent {
             id,
             previous_event_id: id - 1,
-            kind: kind.to_owned(),
+            kind: Cow::Borrowed(kind),
             details,
             timestamp,
         });
@@ -319,16 +422,17 @@ fn run_machine<S: Send + Sync + 'static>(
     .boxed()
 }
 
-fn type_name(state: &State) -> &'static str {
+/// The entered and exited event types of a state.
+fn state_events(state: &State) -> (&'static str, &'static str) {
     match state.kind {
-        Kind::Pass { .. } => "Pass",
-        Kind::Task(_) => "Task",
-        Kind::Choice { .. } => "Choice",
-        Kind::Wait(_) => "Wait",
-        Kind::Succeed => "Succeed",
-        Kind::Fail { .. } => "Fail",
-        Kind::Parallel { .. } => "Parallel",
-        Kind::Map(_) => "Map",
+        Kind::Pass { .. } => ("PassStateEntered", "PassStateExited"),
+        Kind::Task(_) => ("TaskStateEntered", "TaskStateExited"),
+        Kind::Choice { .. } => ("ChoiceStateEntered", "ChoiceStateExited"),
+        Kind::Wait(_) => ("WaitStateEntered", "WaitStateExited"),
+        Kind::Succeed => ("SucceedStateEntered", "SucceedStateExited"),
+        Kind::Fail { .. } => ("FailStateEntered", "FailStateExited"),
+        Kind::Parallel { .. } => ("ParallelStateEntered", "ParallelStateExited"),
+        Kind::Map(_) => ("MapStateEntered", "MapStateExited"),
     }
 }
 
@@ -363,10 +467,14 @@ async fn run_state<S: Send + Sync + 'static>(
     raw_text: String,
     item: Option<(usize, Value)>,
 ) -> Result<(Value, String, Option<String>), Failure> {
-    let kind = type_name(state);
-    shared.record(
-        &format!("{kind}StateEntered"),
-        json!({"name": state.name, "input": raw_text}),
+    let (entered, exited) = state_events(state);
+    shared.record_details(
+        entered,
+        Details::State {
+            name: state.name.clone(),
+            field: "input",
+            text: raw_text,
+        },
     )?;
     let mut retry_counts = vec![0u64; state.retry.len()];
     let mut attempt = 0u64;
@@ -382,9 +490,13 @@ async fn run_state<S: Send + Sync + 'static>(
             Err(failure) => {
                 if let Some(delay) = retry_delay(&state.retry, &mut retry_counts, &failure) {
                     attempt += 1;
-                    shared.record(
+                    shared.record_details(
                         "RetryScheduled",
-                        json!({"name": state.name, "error": failure.error, "seconds": delay}),
+                        Details::Waited {
+                            name: state.name.clone(),
+                            seconds: delay,
+                            error: Some(failure.error.clone()),
+                        },
                     )?;
                     wait(shared, delay).await;
                     continue;
@@ -404,9 +516,13 @@ async fn run_state<S: Send + Sync + 'static>(
         };
         let text = output.to_string();
         check_size(&text, state)?;
-        shared.record(
-            &format!("{kind}StateExited"),
-            json!({"name": state.name, "output": text}),
+        shared.record_details(
+            exited,
+            Details::State {
+                name: state.name.clone(),
+                field: "output",
+                text: text.clone(),
+            },
         )?;
         return Ok((output, text, next));
     }
@@ -592,17 +708,20 @@ async fn attempt_state<S: Send + Sync + 'static>(
             None => result,
         };
         let combined = apply_result_path(state.result_path.as_ref(), raw_input, result)?;
-        apply_input_path(state.output_path.as_ref(), &combined)
+        match &state.output_path {
+            None => Ok(combined),
+            path => apply_input_path(path.as_ref(), &combined),
+        }
     };
-    let effective = |input: &Value| match &state.parameters {
-        Some(parameters) => render(parameters, input, context),
-        None => Ok(input.clone()),
+    let effective = |input: Value| match &state.parameters {
+        Some(parameters) => render(parameters, &input, context),
+        None => Ok(input),
     };
     match &state.kind {
         Kind::Pass { result } => {
             let result = match result {
                 Some(result) => result.clone(),
-                None => effective(&input)?,
+                None => effective(input)?,
             };
             Ok((finish(result)?, state.next.clone()))
         }
@@ -651,9 +770,13 @@ async fn attempt_state<S: Send + Sync + 'static>(
         }
         Kind::Wait(how) => {
             let seconds = wait_seconds(how, &input, shared.virtual_seconds())?;
-            shared.record(
+            shared.record_details(
                 "WaitStarted",
-                json!({"name": state.name, "seconds": seconds}),
+                Details::Waited {
+                    name: state.name.clone(),
+                    seconds,
+                    error: None,
+                },
             )?;
             wait(shared, seconds).await;
             Ok((
@@ -678,13 +801,13 @@ async fn attempt_state<S: Send + Sync + 'static>(
             Ok((finish(result)?, state.next.clone()))
         }
         Kind::Task(task) => {
-            let task_input = effective(&input)?;
             let timeout = dynamic_u64(&task.timeout, &input)?;
+            let task_input = effective(input)?;
             let result = call_task(shared, state, task, task_input, context, timeout).await?;
             Ok((finish(result)?, state.next.clone()))
         }
         Kind::Parallel { branches } => {
-            let branch_input = effective(&input)?;
+            let branch_input = effective(input)?;
             shared.record("ParallelStateStarted", json!({}))?;
             let runs = branches.iter().map(|branch| {
                 run_machine(
@@ -766,14 +889,11 @@ async fn call_task<S: Send + Sync + 'static>(
     _context: &Value,
     timeout: Option<u64>,
 ) -> Result<Value, Failure> {
-    shared.record(
+    shared.record_details(
         "TaskScheduled",
-        {
-            let (kind, name) = resource_parts(&task.resource);
-            json!({"resourceType": kind, "resource": name, "region": "us-east-1", "parameters": input.to_string()})
-        },
+        task_details(task, Some(("parameters", input.clone())), None),
     )?;
-    shared.record("TaskStarted", resource_details(&task.resource))?;
+    shared.record_details("TaskStarted", task_details(task, None, None))?;
     let call = async {
         let resolver = shared.sfn.resolvers.get(&task.resource).or_else(|| {
             task.resource
@@ -847,23 +967,7 @@ async fn call_task<S: Send + Sync + 'static>(
         },
         None => call.await,
     };
-    match &outcome {
-        Ok(output) => shared.record(
-            "TaskSucceeded",
-            with_resource(&task.resource, json!({"output": output.to_string()})),
-        )?,
-        Err(failure) => shared.record(
-            if failure.error == "States.Timeout" {
-                "TaskTimedOut"
-            } else {
-                "TaskFailed"
-            },
-            with_resource(
-                &task.resource,
-                json!({"error": failure.error, "cause": failure.cause}),
-            ),
-        )?,
-    }
+    record_task_outcome(shared, task, &outcome)?;
     outcome
 }
 
@@ -1000,7 +1104,7 @@ async fn wait_for_token<S: Send + Sync + 'static>(
         token: token.clone(),
     };
     call_task(shared, state, task, input, &Value::Null, None).await?;
-    shared.record("TaskSubmitted", resource_details(&task.resource))?;
+    shared.record_details("TaskSubmitted", task_details(task, None, None))?;
     let waited = async {
         let mut answer = answer;
         loop {
@@ -1039,19 +1143,7 @@ async fn wait_for_token<S: Send + Sync + 'static>(
         None => waited.await,
     };
     drop(forget);
-    match &outcome {
-        Ok(output) => shared.record(
-            "TaskSucceeded",
-            with_resource(&task.resource, json!({"output": output.to_string()})),
-        )?,
-        Err(failure) => shared.record(
-            "TaskFailed",
-            with_resource(
-                &task.resource,
-                json!({"error": failure.error, "cause": failure.cause}),
-            ),
-        )?,
-    }
+    record_task_outcome(shared, task, &outcome)?;
     outcome
 }
 
@@ -1085,16 +1177,40 @@ fn resource_parts(resource: &str) -> (String, String) {
     ("activity".to_owned(), resource.to_owned())
 }
 
-fn resource_details(resource: &str) -> Value {
-    let (kind, name) = resource_parts(resource);
-    json!({"resourceType": kind, "resource": name})
+fn task_details(
+    task: &svless_asl::model::Task,
+    field: Option<(&'static str, Value)>,
+    failure: Option<(String, String)>,
+) -> Details {
+    Details::Task {
+        resource: task.resource.clone(),
+        field,
+        failure,
+    }
 }
 
-fn with_resource(resource: &str, mut details: Value) -> Value {
-    let (kind, name) = resource_parts(resource);
-    if let Some(map) = details.as_object_mut() {
-        map.insert("resourceType".into(), Value::String(kind));
-        map.insert("resource".into(), Value::String(name));
+/// `TaskSucceeded`, or `TaskFailed` / `TaskTimedOut` with the error and cause.
+fn record_task_outcome<S>(
+    shared: &Shared<S>,
+    task: &svless_asl::model::Task,
+    outcome: &Result<Value, Failure>,
+) -> Result<(), Failure> {
+    match outcome {
+        Ok(output) => shared.record_details(
+            "TaskSucceeded",
+            task_details(task, Some(("output", output.clone())), None),
+        ),
+        Err(failure) => shared.record_details(
+            if failure.error == "States.Timeout" {
+                "TaskTimedOut"
+            } else {
+                "TaskFailed"
+            },
+            task_details(
+                task,
+                None,
+                Some((failure.error.clone(), failure.cause.clone())),
+            ),
+        ),
     }
-    details
 }
