@@ -152,7 +152,7 @@ impl<S: Send + Sync + 'static> Api<S> {
             "DescribeStateMachine" => self.describe_state_machine(body),
             "UpdateStateMachine" => self.update_state_machine(body),
             "DeleteStateMachine" => self.delete_state_machine(body),
-            "ListStateMachines" => Ok(self.list_state_machines()),
+            "ListStateMachines" => self.list_state_machines(body),
             "ValidateStateMachineDefinition" => Ok(validate(field(body, "definition")?)),
             "StartExecution" => self.start_execution(body),
             "StartSyncExecution" => self.start_sync_execution(body).await,
@@ -300,7 +300,7 @@ impl<S: Send + Sync + 'static> Api<S> {
         Ok(json!({}))
     }
 
-    fn list_state_machines(&self) -> Value {
+    fn list_state_machines(&self, body: &Value) -> Result<Value, ApiError> {
         let registry = self.lock();
         let machines: Vec<Value> = registry
             .machines
@@ -309,7 +309,8 @@ impl<S: Send + Sync + 'static> Api<S> {
                 json!({"stateMachineArn": m.arn, "name": m.name, "type": m.kind, "creationDate": m.created})
             })
             .collect();
-        json!({"stateMachines": machines})
+        let (machines, next) = page(machines, body)?;
+        Ok(with_next(json!({"stateMachines": machines}), next))
     }
 
     /// The execution's name (given, or a fresh one) and input, checked.
@@ -491,7 +492,8 @@ impl<S: Send + Sync + 'static> Api<S> {
                 item
             })
             .collect();
-        Ok(json!({"executions": executions}))
+        let (executions, next) = page(executions, body)?;
+        Ok(with_next(json!({"executions": executions}), next))
     }
 
     fn get_execution_history(&self, body: &Value) -> Result<Value, ApiError> {
@@ -515,7 +517,8 @@ impl<S: Send + Sync + 'static> Api<S> {
         if body.get("reverseOrder").and_then(Value::as_bool) == Some(true) {
             events.reverse();
         }
-        Ok(json!({"events": events}))
+        let (events, next) = page(events, body)?;
+        Ok(with_next(json!({"events": events}), next))
     }
 
     fn stop_execution(&self, body: &Value) -> Result<Value, ApiError> {
@@ -706,6 +709,39 @@ fn reply(status: u16, body: &Value) -> hyper::Response<Full<Bytes>> {
         hyper::header::HeaderValue::from_static("application/x-amz-json-1.0"),
     );
     response
+}
+
+/// One page of a listing: `maxResults` items (default 100, at most 1,000) from where
+/// `nextToken` says, and the token of the next page when there is one.
+fn page(items: Vec<Value>, body: &Value) -> Result<(Vec<Value>, Option<String>), ApiError> {
+    let size = match body.get("maxResults").and_then(Value::as_u64) {
+        None | Some(0) => 100,
+        Some(n) if n > 1000 => {
+            return Err(ApiError::new(
+                "ValidationException",
+                "maxResults must be at most 1000",
+            ));
+        }
+        Some(n) => usize::try_from(n).unwrap_or(1000),
+    };
+    let from = match body.get("nextToken").and_then(Value::as_str) {
+        None => 0,
+        Some(token) => token
+            .strip_prefix("svless-page-")
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n <= items.len())
+            .ok_or_else(|| ApiError::new("InvalidToken", "Invalid Token"))?,
+    };
+    let to = (from + size).min(items.len());
+    let next = (to < items.len()).then(|| format!("svless-page-{to}"));
+    Ok((items[from..to].to_vec(), next))
+}
+
+fn with_next(mut out: Value, next: Option<String>) -> Value {
+    if let (Some(next), Some(map)) = (next, out.as_object_mut()) {
+        map.insert("nextToken".into(), Value::String(next));
+    }
+    out
 }
 
 fn parse_json(text: &str, code: &'static str) -> Result<Value, ApiError> {

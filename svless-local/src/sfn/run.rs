@@ -1016,15 +1016,21 @@ async fn run_map<S: Send + Sync + 'static>(
             None => item.clone(),
         };
         let (shared, processor, semaphore) = (shared.clone(), processor.clone(), semaphore.clone());
+        let name = state.name.clone();
         let item = item.clone();
         runs.push(async move {
             let _permit = semaphore.acquire_owned().await;
-            shared.record("MapIterationStarted", json!({"name": "", "index": index}))?;
+            shared.record("MapIterationStarted", json!({"name": name, "index": index}))?;
             let outcome =
                 run_machine(shared.clone(), processor, item_input, Some((index, item))).await;
             match &outcome {
-                Ok(_) => shared.record("MapIterationSucceeded", json!({"index": index}))?,
-                Err(_) => shared.record("MapIterationFailed", json!({"index": index}))?,
+                Ok(_) => shared.record(
+                    "MapIterationSucceeded",
+                    json!({"name": name, "index": index}),
+                )?,
+                Err(_) => {
+                    shared.record("MapIterationFailed", json!({"name": name, "index": index}))?
+                }
             }
             outcome
         });
