@@ -1062,25 +1062,25 @@ impl Checker {
         }
     }
 
-    fn dynamic_u64(
+    /// A field given directly (`key`, read by `read`, which names what it expects) or through
+    /// a reference path (`keyPath`), never both.
+    fn dynamic<T>(
         &mut self,
         map: &Map<String, Value>,
         key: &str,
         at: &str,
-    ) -> Option<Dynamic<u64>> {
+        read: (fn(&Value) -> Option<T>, &str),
+    ) -> Option<Dynamic<T>> {
         let path_key = format!("{key}Path");
         match (map.get(key), map.get(&path_key)) {
             (Some(_), Some(_)) => {
                 self.schema(format!("a state has {key} or {path_key}, not both"), at);
                 None
             }
-            (Some(v), None) => match v.as_u64() {
-                Some(n) => Some(Dynamic::Fixed(n)),
+            (Some(v), None) => match (read.0)(v) {
+                Some(value) => Some(Dynamic::Fixed(value)),
                 None => {
-                    self.schema(
-                        format!("{key} must be a non-negative integer"),
-                        &format!("{at}/{key}"),
-                    );
+                    self.schema(format!("{key} must be {}", read.1), &format!("{at}/{key}"));
                     None
                 }
             },
@@ -1089,6 +1089,15 @@ impl Checker {
                 .map(Dynamic::Path),
             (None, None) => None,
         }
+    }
+
+    fn dynamic_u64(
+        &mut self,
+        map: &Map<String, Value>,
+        key: &str,
+        at: &str,
+    ) -> Option<Dynamic<u64>> {
+        self.dynamic(map, key, at, (Value::as_u64, "a non-negative integer"))
     }
 
     fn dynamic_f64(
@@ -1097,24 +1106,7 @@ impl Checker {
         key: &str,
         at: &str,
     ) -> Option<Dynamic<f64>> {
-        let path_key = format!("{key}Path");
-        match (map.get(key), map.get(&path_key)) {
-            (Some(_), Some(_)) => {
-                self.schema(format!("a state has {key} or {path_key}, not both"), at);
-                None
-            }
-            (Some(v), None) => match v.as_f64() {
-                Some(n) => Some(Dynamic::Fixed(n)),
-                None => {
-                    self.schema(format!("{key} must be a number"), &format!("{at}/{key}"));
-                    None
-                }
-            },
-            (None, Some(v)) => self
-                .reference(v, &format!("{at}/{path_key}"))
-                .map(Dynamic::Path),
-            (None, None) => None,
-        }
+        self.dynamic(map, key, at, (Value::as_f64, "a number"))
     }
 
     fn dynamic_string(
@@ -1123,22 +1115,12 @@ impl Checker {
         key: &str,
         at: &str,
     ) -> Option<Dynamic<String>> {
-        let path_key = format!("{key}Path");
-        match (map.get(key), map.get(&path_key)) {
-            (Some(_), Some(_)) => {
-                self.schema(format!("a state has {key} or {path_key}, not both"), at);
-                None
-            }
-            (Some(Value::String(s)), None) => Some(Dynamic::Fixed(s.clone())),
-            (Some(_), None) => {
-                self.schema(format!("{key} must be a string"), &format!("{at}/{key}"));
-                None
-            }
-            (None, Some(v)) => self
-                .reference(v, &format!("{at}/{path_key}"))
-                .map(Dynamic::Path),
-            (None, None) => None,
-        }
+        self.dynamic(
+            map,
+            key,
+            at,
+            (|v| v.as_str().map(str::to_owned), "a string"),
+        )
     }
 
     fn error_equals(&mut self, rule: &Value, at: &str, last: bool) -> Vec<String> {

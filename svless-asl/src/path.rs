@@ -224,18 +224,7 @@ impl Path {
     /// assert_eq!(path.get(&json!({"a": [1, 2]})), Some(&json!(2)));
     /// ```
     pub fn get<'v>(&self, document: &'v Value) -> Option<&'v Value> {
-        let mut node = document;
-        for segment in &self.segments {
-            node = match segment {
-                Segment::Field(name) => node.as_object()?.get(name)?,
-                Segment::Index(index) => {
-                    let items = node.as_array()?;
-                    items.get(resolve_index(*index, items.len())?)?
-                }
-                _ => return None,
-            };
-        }
-        Some(node)
+        relative(document, &self.segments)
     }
 
     /// Puts `value` where this reference path points in `document`, creating the objects on
