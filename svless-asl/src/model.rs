@@ -477,6 +477,28 @@ const NOT_LOCAL: &[(&str, &str)] = &[
     ("ResultWriter", "a distributed Map's `ResultWriter`"),
 ];
 
+/// The error names Step Functions itself raises (the developer guide's "Error names"); other
+/// names starting with `States.` are reserved.
+pub const STATES_ERRORS: &[&str] = &[
+    "States.ALL",
+    "States.DataLimitExceeded",
+    "States.ExceedToleratedFailureThreshold",
+    "States.HeartbeatTimeout",
+    "States.Http.Socket",
+    "States.IntrinsicFailure",
+    "States.ItemReaderFailed",
+    "States.NoChoiceMatched",
+    "States.ParameterPathFailure",
+    "States.Permissions",
+    "States.QueryEvaluationError",
+    "States.ResultPathMatchFailure",
+    "States.ResultWriterFailed",
+    "States.Runtime",
+    "States.TaskFailed",
+    "States.Timeout",
+    "States.BranchFailed",
+];
+
 #[derive(Default)]
 struct Checker {
     diagnostics: Vec<Diagnostic>,
@@ -1146,6 +1168,14 @@ impl Checker {
                 &format!("{at}/ErrorEquals"),
             );
         }
+        for name in &names {
+            if name.starts_with("States.") && !STATES_ERRORS.contains(&name.as_str()) {
+                self.schema(
+                    format!("'{name}' is not an error Step Functions raises: names starting with 'States.' are reserved for its own errors"),
+                    &format!("{at}/ErrorEquals"),
+                );
+            }
+        }
         if names.iter().any(|n| n == "States.ALL") && (names.len() > 1 || !last) {
             self.schema(
                 "States.ALL must appear alone, in the last retrier or catcher",
@@ -1315,6 +1345,21 @@ mod tests {
                 ("UNSUPPORTED_LOCALLY", "/QueryLanguage".to_owned()),
                 ("UNSUPPORTED_LOCALLY", "/States/A/Assign".to_owned())
             ]
+        );
+    }
+
+    #[test]
+    fn reserved_error_names_are_refused() {
+        let found = codes(
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f",
+              "Retry": [{"ErrorEquals": ["States.Timeout", "States.Bogus"]}], "End": true}}}"#,
+        );
+        assert_eq!(
+            found,
+            [(
+                "SCHEMA_VALIDATION_FAILED",
+                "/States/A/Retry/0/ErrorEquals".to_owned()
+            )]
         );
     }
 

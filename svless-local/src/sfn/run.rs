@@ -154,7 +154,14 @@ impl HistoryEvent {
     pub fn details(&self) -> Value {
         match &self.details {
             Details::Json(value) => value.clone(),
-            Details::State { name, field, text } => json!({"name": name, *field: text}),
+            Details::State { name, field, text } => {
+                let details_key = if *field == "input" {
+                    "inputDetails"
+                } else {
+                    "outputDetails"
+                };
+                json!({"name": name, *field: text, details_key: {"truncated": false}})
+            }
             Details::Task {
                 resource,
                 field,
@@ -328,7 +335,7 @@ pub(crate) async fn execute_into<S: Send + Sync + 'static>(
     });
     let started_event = shared.record(
         "ExecutionStarted",
-        json!({"input": input.to_string(), "roleArn": "arn:aws:iam::123456789012:role/local"}),
+        json!({"input": input.to_string(), "inputDetails": {"truncated": false}, "roleArn": "arn:aws:iam::123456789012:role/local"}),
     );
     let body = run_machine(shared.clone(), definition, input, None);
     let outcome = match (started_event, shared.timeout) {
