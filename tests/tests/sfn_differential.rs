@@ -339,6 +339,39 @@ fn rule(rng: &mut Rng) -> Value {
     }
 }
 
+/// A Parallel state whose branch fails (or not) with one of a few error names, under a random
+/// `Retry` and `Catch`: retries, `States.ALL`, `ErrorEquals` order and the catcher's `ResultPath`.
+fn guarded(rng: &mut Rng, next: &str) -> Value {
+    let errors = ["Custom.Busy", "Custom.Gone", "States.TaskFailed"];
+    // A Fail state raises a name of its own: `States.` names are Step Functions'.
+    let thrown = *rng.pick(&errors[..2]);
+    let branch = if rng.chance(1, 4) {
+        json!({"StartAt": "Ok", "States": {"Ok": {"Type": "Pass", "Result": "fine", "End": true}}})
+    } else {
+        json!({"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": thrown, "Cause": "it broke"}}})
+    };
+    let mut retry = Vec::new();
+    if rng.chance(1, 2) {
+        retry.push(
+            json!({"ErrorEquals": [*rng.pick(&errors)], "IntervalSeconds": 1,
+                          "MaxAttempts": rng.below(3), "BackoffRate": 1.0}),
+        );
+    }
+    let mut catch = Vec::new();
+    if rng.chance(2, 3) {
+        let mut catcher = json!({"ErrorEquals": [*rng.pick(&errors)], "Next": next});
+        if rng.chance(1, 2) {
+            catcher["ResultPath"] = json!("$.caught");
+        }
+        catch.push(catcher);
+        if rng.chance(1, 2) {
+            catch.push(json!({"ErrorEquals": ["States.ALL"], "ResultPath": null, "Next": "Stop"}));
+        }
+    }
+    json!({"Type": "Parallel", "Branches": [branch], "Retry": retry, "Catch": catch,
+           "ResultPath": "$.guarded", "Next": next})
+}
+
 /// A random machine: a chain of states, each one of the kinds both interpreters run, ending in
 /// Succeed (or failing on the way).
 fn machine(rng: &mut Rng) -> Value {
@@ -347,7 +380,8 @@ fn machine(rng: &mut Rng) -> Value {
     for i in 0..length {
         let name = format!("S{i}");
         let next = format!("S{}", i + 1);
-        let state = match rng.below(7) {
+        let state = match rng.below(8) {
+            7 => guarded(rng, &next),
             0 | 1 => {
                 json!({"Type": "Pass", "Parameters": template(rng), "ResultPath": result_path(rng), "Next": next})
             }
