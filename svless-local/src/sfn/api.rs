@@ -548,7 +548,7 @@ impl<S: Send + Sync + 'static> Api<S> {
                 id,
                 "ExecutionAborted",
                 json!({"error": record.error, "cause": record.cause}),
-                chrono::Utc::now(),
+                std::time::SystemTime::now(),
             ));
         }
         Ok(json!({"stopDate": stopped}))

@@ -79,8 +79,8 @@ pub struct HistoryEvent {
     /// `ExecutionStarted`, `PassStateEntered`, `TaskFailed`, ...
     pub kind: Cow<'static, str>,
     details: Details,
-    /// When it happened.
-    pub timestamp: chrono::DateTime<chrono::Utc>,
+    /// When it happened (on the virtual clock: the wall clock plus the waits skipped).
+    pub timestamp: std::time::SystemTime,
 }
 
 /// An event's details, kept as the interpreter has them and written out as JSON only when the
@@ -113,7 +113,7 @@ impl HistoryEvent {
         id: u64,
         kind: impl Into<Cow<'static, str>>,
         details: Value,
-        timestamp: chrono::DateTime<chrono::Utc>,
+        timestamp: std::time::SystemTime,
     ) -> Self {
         Self {
             id,
@@ -196,7 +196,10 @@ impl HistoryEvent {
         let mut event = json!({
             "id": self.id,
             "previousEventId": self.previous_event_id,
-            "timestamp": self.timestamp.timestamp_millis() as f64 / 1000.0,
+            "timestamp": self
+                .timestamp
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| (d.as_millis() as f64) / 1000.0),
             "type": self.kind,
         });
         let key = details_key(&self.kind);
@@ -248,7 +251,6 @@ struct Shared<S> {
     history: SharedHistory,
     /// Virtual time: the seconds the waits would have taken.
     elapsed: Mutex<f64>,
-    started: chrono::DateTime<chrono::Utc>,
     execution: Value,
     timeout: Option<Duration>,
 }
@@ -274,9 +276,7 @@ impl<S> Shared<S> {
             .elapsed
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let timestamp = self.started
-            + chrono::Duration::milliseconds((elapsed * 1000.0) as i64)
-            + (chrono::Utc::now() - self.started);
+        let timestamp = std::time::SystemTime::now() + Duration::from_secs_f64(elapsed.max(0.0));
         history.push(HistoryEvent {
             id,
             previous_event_id: id - 1,
@@ -318,11 +318,14 @@ pub(crate) async fn execute_into<S: Send + Sync + 'static>(
     history: SharedHistory,
 ) -> Execution {
     let started = chrono::Utc::now();
+    history
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .reserve(32);
     let shared = Arc::new(Shared {
         sfn: sfn.clone(),
         history,
         elapsed: Mutex::new(0.0),
-        started,
         execution: json!({
             "Id": arn,
             "Input": input,
