@@ -294,8 +294,12 @@ impl Function {
                     integer(&args[1], name)?,
                     integer(&args[2], name)?,
                 );
-                if step == 0 {
-                    return fail("the step of States.ArrayRange must not be 0");
+                // Step Functions counts up only (LocalStack's parity tests against AWS refuse a
+                // negative step; the guide's examples all count up).
+                if step <= 0 {
+                    return fail(format!(
+                        "the step of States.ArrayRange must be positive, not {step}"
+                    ));
                 }
                 let mut out = Vec::new();
                 let mut n = start;

@@ -167,6 +167,7 @@ fn bad_arguments_are_named_errors_not_panics() {
         ("States.ArrayPartition($.a, 0)", json!({"a": [1]})),
         ("States.ArrayRange(1, 5000, 1)", json!({})),
         ("States.ArrayRange(1, 5, 0)", json!({})),
+        ("States.ArrayRange(9, 1, -2)", json!({})),
         ("States.Base64Decode('%%%')", json!({})),
         ("States.Hash('a', 'SHA-3')", json!({})),
         ("States.JsonMerge($.a, $.a, true)", json!({"a": {}})),
