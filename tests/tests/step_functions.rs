@@ -184,14 +184,18 @@ async fn lambda_invoke_wraps_the_payload_and_result_selector_unwraps_it() {
         "Selected": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
                      "Parameters": {"FunctionName": "arn:aws:lambda:eu-west-1:123456789012:function:hello:live",
                                     "Payload": {"who.$": "$.Payload"}},
-                     "ResultSelector": {"greeting.$": "$.Payload", "status.$": "$.StatusCode"},
+                     "ResultSelector": {"greeting.$": "$.Payload", "status.$": "$.StatusCode",
+                                        "http.$": "$.SdkHttpMetadata.HttpStatusCode",
+                                        "version.$": "$.ExecutedVersion"},
                      "End": true}
     }});
     let run = execute(definition, json!({"who": "you"})).await;
     assert_eq!(run.status, Status::Succeeded, "{:?}", run.cause);
     assert_eq!(
         run.output,
-        Some(json!({"greeting": "Hello, Hello, you!!", "status": 200}))
+        Some(
+            json!({"greeting": "Hello, Hello, you!!", "status": 200, "http": 200, "version": "$LATEST"})
+        )
     );
     assert_eq!(run.states_entered(), ["Greet", "Selected"]);
     let kinds: Vec<&str> = run.history.iter().map(|e| e.kind.as_ref()).collect();

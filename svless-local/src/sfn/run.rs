@@ -939,7 +939,8 @@ async fn call_task<S: Send + Sync + 'static>(
         let mut lambda = Context::default();
         // A v4-shaped id from a fast generator: the id names the invocation in logs, and
         // asking the OS for randomness on every task costs more than the task itself.
-        lambda.request_id = request_id();
+        let request_id = request_id();
+        lambda.request_id = request_id.clone();
         lambda.function_name = function.clone();
         lambda.function_version = "$LATEST".into();
         lambda.invoked_function_arn = function.clone();
@@ -962,7 +963,7 @@ async fn call_task<S: Send + Sync + 'static>(
             })?
         };
         Ok(if lambda_invoke {
-            json!({"ExecutedVersion": "$LATEST", "Payload": result, "StatusCode": 200})
+            lambda_invoke_result(result, &request_id)
         } else {
             result
         })
@@ -1229,4 +1230,33 @@ fn record_task_outcome<S>(
             ),
         ),
     }
+}
+
+/// The result of `arn:aws:states:::lambda:invoke` as Step Functions writes it: the function's
+/// answer under `Payload`, with the Invoke call's status, version and HTTP metadata.
+fn lambda_invoke_result(payload: Value, request_id: &str) -> Value {
+    let date = chrono::Utc::now()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    json!({
+        "ExecutedVersion": "$LATEST",
+        "Payload": payload,
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {
+                "X-Amz-Executed-Version": ["$LATEST"],
+                "x-amzn-RequestId": [request_id],
+                "Content-Type": ["application/json"],
+                "Date": [date],
+            },
+            "HttpHeaders": {
+                "X-Amz-Executed-Version": "$LATEST",
+                "x-amzn-RequestId": request_id,
+                "Content-Type": "application/json",
+                "Date": date,
+            },
+            "HttpStatusCode": 200,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": 200,
+    })
 }
