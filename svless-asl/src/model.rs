@@ -181,13 +181,8 @@ impl Task {
     /// ```
     pub fn invoked_function(&self, parameters: Option<&Template>) -> Option<String> {
         if arn_rest(&self.resource, "states").is_some_and(|r| r.starts_with("::lambda:invoke")) {
-            if let Some(Template::Object(fields)) = parameters {
-                return fields.iter().find_map(|(name, value)| match value {
-                    Template::Literal(Value::String(f)) if name == "FunctionName" => {
-                        Some(f.clone())
-                    }
-                    _ => None,
-                });
+            if let Some(parameters @ Template::Object(_)) = parameters {
+                return parameters.literal("FunctionName").map(str::to_owned);
             }
             return self
                 .arguments

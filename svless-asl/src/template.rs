@@ -157,6 +157,25 @@ impl Template {
             .map_err(|e| format!("{e} at {at}"))
     }
 
+    /// The string written as-is for `field` of an object template (`FunctionName`,
+    /// `TableName`), if it is one.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// let t = svless_asl::template::Template::parse(&json!({"TableName": "orders", "Key.$": "$.key"})).expect("a template");
+    /// assert_eq!(t.literal("TableName"), Some("orders"));
+    /// assert_eq!(t.literal("Key"), None);
+    /// ```
+    pub fn literal(&self, field: &str) -> Option<&str> {
+        let Template::Object(fields) = self else {
+            return None;
+        };
+        fields.iter().find_map(|(name, value)| match value {
+            Template::Literal(Value::String(text)) if name == field => Some(text.as_str()),
+            _ => None,
+        })
+    }
+
     /// Whether rendering reads the context object (`$$`), so a caller can skip building it.
     ///
     /// ```

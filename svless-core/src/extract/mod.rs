@@ -62,11 +62,12 @@ pub trait FromRequestParts<S>: Sized {
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send;
 }
 
-/// Marks extractors that take the whole request (the body included); see [`FromRequest`].
+/// Marks [`FromRequest`] extractors (they take the whole request, the body included) used as a
+/// handler's last argument.
 #[derive(Debug, Clone, Copy)]
 pub enum ViaRequest {}
 
-/// Marks [`FromRequestParts`] extractors used where a [`FromRequest`] is accepted.
+/// Marks [`FromRequestParts`] extractors used as handler arguments.
 #[derive(Debug, Clone, Copy)]
 pub enum ViaParts {}
 
@@ -75,9 +76,8 @@ pub enum ViaParts {}
 #[derive(Debug, Clone, Copy)]
 pub enum ViaInvocation {}
 
-/// An extractor that consumes the request, body included. It can only be a handler's last argument.
-///
-/// The marker `M` lets every [`FromRequestParts`] extractor be used in last position too.
+/// An extractor that consumes the request, body included. It can only be a handler's last argument
+/// (where [`FromRequestParts`] and [`FromInvocation`] extractors may stand too).
 ///
 /// ```
 /// use svless_core::{Error, Request, extract::FromRequest};
@@ -98,7 +98,7 @@ pub enum ViaInvocation {}
     message = "`{Self}` is not an extractor svless can take from the request",
     note = "handler arguments must implement `svless::extract::FromRequestParts`, and the last one may implement `svless::extract::FromRequest`"
 )]
-pub trait FromRequest<S, M = ViaRequest>: Sized {
+pub trait FromRequest<S>: Sized {
     /// What a failed extraction answers with.
     type Rejection: IntoResponse;
 
@@ -107,19 +107,6 @@ pub trait FromRequest<S, M = ViaRequest>: Sized {
         req: Request,
         state: &S,
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send;
-}
-
-impl<S, T> FromRequest<S, ViaParts> for T
-where
-    S: Sync,
-    T: FromRequestParts<S>,
-{
-    type Rejection = T::Rejection;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let (mut parts, _) = req.into_parts();
-        T::from_request_parts(&mut parts, state).await
-    }
 }
 
 /// A rejection that can tell "what the extractor reads is not there" from "it is there but
@@ -166,10 +153,10 @@ where
 }
 
 /// `Option<T>` of a body extractor is `None` when there is no body, and rejects a body that is invalid.
-impl<S, T> FromRequest<S, ViaRequest> for Option<T>
+impl<S, T> FromRequest<S> for Option<T>
 where
     S: Sync,
-    T: FromRequest<S, ViaRequest> + Send,
+    T: FromRequest<S> + Send,
     T::Rejection: Absent,
 {
     type Rejection = T::Rejection;
@@ -253,7 +240,7 @@ pub trait FromRequestLast<S, M>: Sized + Send {
 impl<S, T> FromRequestLast<S, ViaRequest> for T
 where
     S: Send + Sync,
-    T: FromRequest<S, ViaRequest> + Send,
+    T: FromRequest<S> + Send,
 {
     async fn from_last(req: Request, state: &Arc<S>) -> Result<Self, Response> {
         T::from_request(req, state)

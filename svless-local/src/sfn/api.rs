@@ -195,10 +195,7 @@ impl<S: Send + Sync + 'static> Api<S> {
             return Err(ApiError::new("InvalidArn", format!("Invalid Arn: '{arn}'")));
         }
         if !self.lock().machines.contains_key(arn) {
-            return Err(ApiError::new(
-                "StateMachineDoesNotExist",
-                format!("State Machine Does Not Exist: '{arn}'"),
-            ));
+            return Err(no_machine(arn));
         }
         Ok(arn.to_owned())
     }
@@ -263,7 +260,10 @@ impl<S: Send + Sync + 'static> Api<S> {
     fn describe_state_machine(&self, body: &Value) -> Result<Value, ApiError> {
         let arn = self.machine_arn(body)?;
         let registry = self.lock();
-        let m = &registry.machines[&arn];
+        let m = registry
+            .machines
+            .get(&arn)
+            .ok_or_else(|| no_machine(&arn))?;
         Ok(json!({
             "stateMachineArn": m.arn, "name": m.name, "status": "ACTIVE",
             "definition": m.definition, "roleArn": m.role_arn, "type": m.kind,
@@ -279,10 +279,7 @@ impl<S: Send + Sync + 'static> Api<S> {
         };
         let mut registry = self.lock();
         let Some(machine) = registry.machines.get_mut(&arn) else {
-            return Err(ApiError::new(
-                "StateMachineDoesNotExist",
-                format!("State Machine Does Not Exist: '{arn}'"),
-            ));
+            return Err(no_machine(&arn));
         };
         if let Some((text, parsed)) = parsed {
             machine.definition = text;
@@ -358,7 +355,13 @@ impl<S: Send + Sync + 'static> Api<S> {
                 format!("Execution Already Exists: '{arn}'"),
             ));
         }
-        let definition = registry.machines[&machine_arn].parsed.clone();
+        // Looked up again under this lock: a DeleteStateMachine may have come in between.
+        let definition = registry
+            .machines
+            .get(&machine_arn)
+            .ok_or_else(|| no_machine(&machine_arn))?
+            .parsed
+            .clone();
         let history = SharedHistory::default();
         let start = now();
         let task = tokio::spawn({
@@ -400,7 +403,10 @@ impl<S: Send + Sync + 'static> Api<S> {
         let (machine_arn, name, input, arn) = self.execution_request(body)?;
         let definition = {
             let registry = self.lock();
-            let machine = &registry.machines[&machine_arn];
+            let machine = registry
+                .machines
+                .get(&machine_arn)
+                .ok_or_else(|| no_machine(&machine_arn))?;
             if machine.kind != "EXPRESS" {
                 return Err(ApiError::new(
                     "StateMachineTypeNotSupported",
@@ -698,6 +704,13 @@ impl<S: Send + Sync + 'static> Api<S> {
             ),
         }
     }
+}
+
+fn no_machine(arn: &str) -> ApiError {
+    ApiError::new(
+        "StateMachineDoesNotExist",
+        format!("State Machine Does Not Exist: '{arn}'"),
+    )
 }
 
 fn reply(status: u16, body: &Value) -> hyper::Response<Full<Bytes>> {

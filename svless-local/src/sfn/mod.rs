@@ -338,21 +338,12 @@ impl<S: Send + Sync + 'static> StepFunctions<S> {
                 continue;
             }
             if dynamodb::action(base).is_some() {
-                let table = state.parameters.as_ref().and_then(|p| match p {
-                    svless_asl::template::Template::Object(fields) => {
-                        fields.iter().find_map(|(k, v)| match v {
-                            svless_asl::template::Template::Literal(Value::String(t))
-                                if k == "TableName" =>
-                            {
-                                Some(t.clone())
-                            }
-                            _ => None,
-                        })
-                    }
-                    _ => None,
-                });
+                let table = state
+                    .parameters
+                    .as_ref()
+                    .and_then(|p| p.literal("TableName"));
                 match table {
-                    Some(table) if !self.tables.contains_key(&table) => problems.push(Diagnostic {
+                    Some(table) if !self.tables.contains_key(table) => problems.push(Diagnostic {
                         severity: Severity::Error,
                         code: "INVALID_RESOURCE",
                         message: format!("the table '{table}' is not one of the tables given to StepFunctions::dynamodb"),
