@@ -211,15 +211,45 @@ async fn index_items(table: &Table, title: &str, limit: u32) -> String {
     format!("{all:?}")
 }
 
-async fn run(seed: u64, ops: usize) {
+/// Where the local backend keeps its data: in memory, or journaled in a directory and opened
+/// again (a restart) every `restart_every` operations.
+#[derive(Clone, Copy)]
+enum Local {
+    Memory,
+    Journaled { restart_every: usize },
+}
+
+async fn open_local(name: &str, local: Local, dir: &std::path::Path) -> Table {
+    let db = match local {
+        Local::Memory => MemoryDb::new(),
+        Local::Journaled { .. } => MemoryDb::open(dir).expect("the data directory opens"),
+    };
+    let table = Table::memory(table_def(name), &db);
+    table.create().await.unwrap();
+    table
+}
+
+async fn run(seed: u64, ops: usize, local: Local) {
     let config = svless_tests::moto_config().await;
-    let name = format!("diff-{}-{seed}", std::process::id());
+    let tag = match local {
+        Local::Memory => "m",
+        Local::Journaled { .. } => "j",
+    };
+    let name = format!("diff-{}-{seed}-{tag}", std::process::id());
+    let dir = std::env::temp_dir().join(format!("svless-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
     let aws = Table::dynamodb(table_def(&name), aws_sdk_dynamodb::Client::new(&config));
     aws.create().await.unwrap();
-    let memory = Table::memory(table_def(&name), &MemoryDb::new());
-    memory.create().await.unwrap();
+    let mut memory = open_local(&name, local, &dir).await;
     let mut rng = Rng::new(seed);
     for step in 0..ops {
+        if let Local::Journaled { restart_every } = local
+            && step > 0
+            && step % restart_every == 0
+        {
+            drop(memory);
+            memory = open_local(&name, local, &dir).await;
+        }
         let op = rng.below(10);
         let (what, on_memory, on_aws) = match op {
             0 | 1 => {
@@ -313,12 +343,22 @@ async fn run(seed: u64, ops: usize) {
             "seed {seed}, step {step}: {what}\n  memory: {on_memory}\n  dynamodb: {on_aws}"
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
 async fn memory_and_dynamodb_agree_on_random_operation_sequences() {
     let (seeds, ops) = svless_tests::differential_runs(&[1, 2, 3], 300);
     for seed in seeds {
-        run(seed, ops).await;
+        run(seed, ops, Local::Memory).await;
+    }
+}
+
+/// The journaled backend, restarted from its directory every 37 operations, still agrees.
+#[tokio::test]
+async fn the_journaled_backend_agrees_across_restarts() {
+    let (seeds, ops) = svless_tests::differential_runs(&[4, 5], 300);
+    for seed in seeds {
+        run(seed, ops, Local::Journaled { restart_every: 37 }).await;
     }
 }

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
 
 use super::batch::Write;
+use super::journal::{Durability, Items, Journal};
 use super::stream::{ChangeKind, StreamChange, StreamChanges};
 use super::transaction::Op;
 use super::{
@@ -41,6 +42,9 @@ pub struct MemoryDb {
     #[allow(clippy::type_complexity)]
     backups: Arc<Mutex<HashMap<String, (TableDef, BTreeMap<String, BTreeMap<String, Item>>)>>>,
     sequence: Arc<AtomicU64>,
+    journal: Option<Arc<Mutex<Journal>>>,
+    /// Tables read back from the journal that no `create` has claimed yet.
+    recovered: Arc<Mutex<HashMap<String, Items>>>,
 }
 
 /// Faults the in-memory backend injects, so retry paths run in tests (DynamoDB returns
@@ -72,22 +76,30 @@ struct MemTable {
     def: TableDef,
     /// partition key → sort key ("" for simple keys) → item.
     items: BTreeMap<String, BTreeMap<String, Item>>,
-    /// Changes of the current call, (old, new, expired), for the stream.
+    /// Changes of the current call, (old, new, expired), for the stream and the journal.
     log: Vec<(Option<Item>, Option<Item>, bool)>,
+    /// Whether the database keeps a journal (so every change is logged).
+    journaled: bool,
 }
 
 impl MemTable {
+    /// Whether changes are logged: for the table's stream or for the journal.
+    fn logs(&self) -> bool {
+        self.journaled || self.def.stream.is_some()
+    }
+
     fn store(&mut self, pk: String, sk: String, item: Item) {
         let old = self.items.entry(pk).or_default().insert(sk, item.clone());
-        if self.def.stream.is_some() {
+        if self.logs() {
             self.log.push((old, Some(item), false));
         }
     }
 
     fn unstore(&mut self, pk: &str, sk: &str) {
+        let logs = self.logs();
         if let Some(partition) = self.items.get_mut(pk) {
             if let Some(old) = partition.remove(sk)
-                && self.def.stream.is_some()
+                && logs
             {
                 self.log.push((Some(old), None, false));
             }
@@ -109,6 +121,45 @@ impl MemoryDb {
     /// An empty database.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A database kept in `dir` (created if missing): what it held when it was last used is
+    /// back, and every acknowledged write survives the process being killed. A table's items
+    /// come back when the table is created again with its name.
+    ///
+    /// ```
+    /// use svless_store::dynamo::{MemoryDb, Table, TableDef};
+    /// # tokio::runtime::Builder::new_current_thread().build().expect("rt").block_on(async {
+    /// let dir = std::env::temp_dir().join(format!("svless-doc-open-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// let users = Table::memory(TableDef::simple("users", "pk"), &MemoryDb::open(&dir).expect("a directory"));
+    /// users.create().await.expect("created");
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// # });
+    /// ```
+    pub fn open(dir: impl AsRef<std::path::Path>) -> std::io::Result<Self> {
+        Self::open_with(dir, Durability::Process)
+    }
+
+    /// [`open`](Self::open) with the durability every write waits for.
+    ///
+    /// ```
+    /// use svless_store::dynamo::{Durability, MemoryDb};
+    /// let dir = std::env::temp_dir().join(format!("svless-doc-open-with-{}", std::process::id()));
+    /// let db = MemoryDb::open_with(&dir, Durability::Sync).expect("a directory");
+    /// # drop(db);
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// ```
+    pub fn open_with(
+        dir: impl AsRef<std::path::Path>,
+        durability: Durability,
+    ) -> std::io::Result<Self> {
+        let (journal, recovered) = Journal::open(dir.as_ref(), durability)?;
+        Ok(Self {
+            journal: Some(Arc::new(Mutex::new(journal))),
+            recovered: Arc::new(Mutex::new(recovered)),
+            ..Self::default()
+        })
     }
 
     /// Subscribes to the changes of `table` (which needs a [`StreamView`] in its definition),
@@ -177,6 +228,7 @@ impl MemoryDb {
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
         self.with_table(table, |t| {
+            let logs = t.logs();
             let Some(attr) = t.def.ttl_attribute.clone() else {
                 return Ok(0);
             };
@@ -193,7 +245,7 @@ impl MemoryDb {
             for (pk, sk) in &expired {
                 if let Some(partition) = t.items.get_mut(pk) {
                     if let Some(old) = partition.remove(sk)
-                        && t.def.stream.is_some()
+                        && logs
                     {
                         t.log.push((Some(old), None, true));
                     }
@@ -231,6 +283,20 @@ impl MemoryDb {
         };
         self.create(&def)?;
         self.with_table(target, |t| {
+            if let Some(journal) = &self.journal {
+                let ops = items
+                    .iter()
+                    .flat_map(|(pk, partition)| {
+                        partition
+                            .iter()
+                            .map(|(sk, item)| (pk.clone(), sk.clone(), Some(item.clone())))
+                    })
+                    .collect();
+                journal
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .append(target, true, ops)?;
+            }
             t.items = items;
             Ok(())
         })?;
@@ -303,12 +369,19 @@ impl MemoryDb {
                 message: format!("the table `{}` exists already", def.name),
             });
         }
+        let items = self
+            .recovered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&def.name)
+            .unwrap_or_default();
         tables.insert(
             def.name.clone(),
             MemTable {
                 def: def.clone(),
-                items: BTreeMap::new(),
+                items,
                 log: Vec::new(),
+                journaled: self.journal.is_some(),
             },
         );
         Ok(())
@@ -321,6 +394,51 @@ impl MemoryDb {
         })?;
         let result = f(table);
         let log = std::mem::take(&mut table.log);
+        if let Some(journal) = &self.journal
+            && !log.is_empty()
+        {
+            let ops = log
+                .iter()
+                .filter_map(|(old, new, _)| {
+                    let any = new.as_ref().or(old.as_ref())?;
+                    let (pk, sk) = Self::keys_of(&table.def, any).ok()?;
+                    Some((pk, sk, new.clone()))
+                })
+                .collect();
+            let appended = journal
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .append(name, false, ops);
+            if let Err(err) = appended {
+                // Not acknowledged: undo the call's changes, newest first.
+                for (old, new, _) in log.into_iter().rev() {
+                    let Some(any) = new.as_ref().or(old.as_ref()) else {
+                        continue;
+                    };
+                    let Ok((pk, sk)) = Self::keys_of(&table.def, any) else {
+                        continue;
+                    };
+                    match old {
+                        Some(old) => {
+                            table.items.entry(pk).or_default().insert(sk, old);
+                        }
+                        None => {
+                            if let Some(partition) = table.items.get_mut(&pk) {
+                                partition.remove(&sk);
+                                if partition.is_empty() {
+                                    table.items.remove(&pk);
+                                }
+                            }
+                        }
+                    }
+                }
+                return Err(err);
+            }
+            if let Some(view) = table.def.stream {
+                self.emit(&table.def, view, log);
+            }
+            return result;
+        }
         if let Some(view) = table.def.stream {
             self.emit(&table.def, view, log);
         }

@@ -39,6 +39,7 @@ mod entity;
 mod error;
 mod expr;
 mod expression;
+mod journal;
 mod memory;
 mod stream;
 mod table;
@@ -58,6 +59,7 @@ pub use entity::{Entity, IndexKey, ItemKey, KeyPart, Partition};
 pub use error::{CancelReason, Error};
 pub use expr::{Comparison, Condition, Update, value};
 pub use expression::Placeholders;
+pub use journal::Durability;
 pub use memory::{Faults, MemoryDb};
 pub use stream::{ChangeKind, StreamChange, StreamChanges, deliver_stream, stream_payload};
 /// DynamoDB's exact number, for entity fields that must not round (see
