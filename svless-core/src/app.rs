@@ -46,7 +46,7 @@ type EventLayerFn = Arc<dyn Fn(EventService) -> EventService + Send + Sync>;
 /// let app = App::new()
 ///     .state(AppState { prefix: "todo-".into() })
 ///     .route_fn("GET", "/todos/{id}", get_todo);
-/// // `app.run().await` serves it on Lambda; `app.serve(addr).await` on a local port.
+/// // `svless::Run::run(app)` serves it on Lambda (or on the local cloud); `app.serve(addr)` on a port.
 /// ```
 pub struct App<S = ()> {
     state: Arc<S>,
@@ -209,7 +209,7 @@ impl<S: Send + Sync + 'static> App<S> {
     /// Registers a plain `async fn` by hand, without the attribute macro.
     ///
     /// The template is checked when the app is built (not at compile time, as `#[svless::api]`
-    /// does); a bad one makes [`App::run`], [`App::serve`] and [`App::check`] fail.
+    /// does); a bad one makes [`runtime::run`](crate::runtime::run), [`App::serve`] and [`App::check`] fail.
     ///
     /// ```
     /// async fn hello() -> &'static str { "hello" }
@@ -672,6 +672,18 @@ impl<S: Send + Sync + 'static> App<S> {
                 )))
             })
             .clone()
+    }
+
+    /// Whether the app has a handler for events of `kind` (S3 notifications, stream records,
+    /// …): what a local cloud asks before it delivers a source's events.
+    ///
+    /// ```
+    /// use svless_core::source::SourceKind;
+    /// let app = svless_core::App::new();
+    /// assert!(!app.handles(&SourceKind::S3));
+    /// ```
+    pub fn handles(&self, kind: &SourceKind) -> bool {
+        self.sources.takes(kind)
     }
 
     /// Handles one Lambda payload: decode it, route it, call the handler, encode the answer.

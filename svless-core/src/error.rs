@@ -7,7 +7,7 @@ use serde::Serialize;
 use std::borrow::Cow;
 use std::fmt;
 
-/// A boxed error, as returned by [`App::run`](crate::App::run) and accepted from state builders.
+/// A boxed error, as returned by [`runtime::run`](crate::runtime::run) and accepted from state builders.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The media type of problem details (RFC 9457).

@@ -116,7 +116,7 @@ pub fn level_from(value: Option<&str>) -> Level {
     }
 }
 
-/// Installs the log subscriber, unless one is installed already. `App::run` calls it.
+/// Installs the log subscriber, unless one is installed already. `runtime::run` calls it.
 ///
 /// ```
 /// svless_core::logging::init();

@@ -97,7 +97,7 @@ fn lambda_environment() -> Result<(), BoxError> {
         Ok(())
     } else {
         Err(format!(
-            "not running on AWS Lambda ({} not set); use `App::serve` to run locally",
+            "not running on AWS Lambda ({} not set); use `svless::Run::run` with svless's `local` feature, or `App::serve`, to run locally",
             missing.join(", ")
         )
         .into())
@@ -211,19 +211,29 @@ where
     lambda_runtime::Runtime::new(handler).run().await
 }
 
-impl<S: Send + Sync + 'static> App<S> {
-    /// Serves the app on AWS Lambda, through the Lambda Runtime API.
-    ///
-    /// Build state that can fail with [`run_with`] instead, so the failure is reported as an
-    /// init error with a name.
-    ///
-    /// ```no_run
-    /// # async fn doc() -> Result<(), svless_core::BoxError> {
-    /// async fn hello() -> &'static str { "hello" }
-    /// svless_core::App::new().route_fn("GET", "/", hello).run().await
-    /// # }
-    /// ```
-    pub async fn run(self) -> Result<(), BoxError> {
-        run_with(async move { Ok::<_, BoxError>(self) }).await
-    }
+/// Serves `app` on AWS Lambda, through the Lambda Runtime API (an error off Lambda).
+///
+/// `svless::Run::run` calls it on Lambda and starts the local cloud elsewhere. Build state
+/// that can fail with [`run_with`] instead, so the failure is reported as an init error with a
+/// name.
+///
+/// ```no_run
+/// # async fn doc() -> Result<(), svless_core::BoxError> {
+/// async fn hello() -> &'static str { "hello" }
+/// svless_core::runtime::run(svless_core::App::new().route_fn("GET", "/", hello)).await
+/// # }
+/// ```
+pub async fn run<S: Send + Sync + 'static>(app: App<S>) -> Result<(), BoxError> {
+    run_with(async move { Ok::<_, BoxError>(app) }).await
+}
+
+/// Whether this process runs on AWS Lambda (the Lambda Runtime API is there).
+///
+/// ```
+/// # if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+/// assert!(!svless_core::runtime::on_lambda());
+/// # }
+/// ```
+pub fn on_lambda() -> bool {
+    std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
 }

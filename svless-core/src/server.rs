@@ -57,8 +57,27 @@ impl<S: Send + Sync + 'static> App<S> {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), BoxError> {
+        Arc::new(self).serve_shared(listener, shutdown).await
+    }
+
+    /// [`serve_listener`](Self::serve_listener) for an app shared with other servers (a local
+    /// cloud hands the same app to its gateway, its event deliveries and its workflows).
+    ///
+    /// ```no_run
+    /// # async fn doc() -> Result<(), svless_core::BoxError> {
+    /// use std::sync::Arc;
+    /// let app = Arc::new(svless_core::App::new());
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// app.clone().serve_shared(listener, std::future::pending()).await
+    /// # }
+    /// ```
+    pub async fn serve_shared(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), BoxError> {
         self.check()?;
-        let app = Arc::new(self);
+        let app = self;
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         tokio::pin!(shutdown);
         loop {

@@ -11,4 +11,6 @@
 //! let sfn = svless_local::sfn::StepFunctions::new(svless_core::App::new());
 //! ```
 
+pub mod cloud;
+mod serve;
 pub mod sfn;

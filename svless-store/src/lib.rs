@@ -18,5 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod delivery;
 pub mod dynamo;
+pub mod local;
 pub mod object;

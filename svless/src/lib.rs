@@ -34,8 +34,8 @@
 //!     App::new().state(AppState { owner: "ann".into() }).route(get_todo)
 //! }
 //!
-//! // On Lambda:          app().run().await
-//! // On a local port:    app().serve(([127, 0, 0, 1], 3000).into()).await
+//! // On Lambda, or on the local cloud (feature `local`):  app().run().await   (`use svless::Run`)
+//! // On a local port, HTTP only:                        app().serve(([127, 0, 0, 1], 3000).into()).await
 //! // In a test:
 //! # tokio::runtime::Builder::new_current_thread().build().expect("a runtime").block_on(async {
 //! use svless::testing::TestRequest;
@@ -62,8 +62,56 @@
 //!   repository on memory) and `#[derive(svless::Entity)]`.
 //! - `s3`, `dynamodb`: the store's AWS backends (`aws-sdk-s3`, `aws-sdk-dynamodb`).
 //! - `sfn`, `websocket-client`: task callbacks and posts to WebSocket connections.
+//! - `local`: the local cloud ([`cloud`]) that `app.run()` starts off Lambda, and Step Functions
+//!   in process ([`step_functions`]). Keep it out of Lambda builds.
 
 pub use svless_core::*;
+
+/// The local cloud: the whole app on your machine (feature `local`).
+#[cfg(feature = "local")]
+pub use svless_local::cloud;
+/// Step Functions in process: ASL definitions run against the app's task handlers (feature
+/// `local`).
+#[cfg(feature = "local")]
+pub use svless_local::sfn as step_functions;
+
+/// Runs an app where it is: on AWS Lambda when the Lambda Runtime API is there
+/// (`AWS_LAMBDA_RUNTIME_API`), else on the local cloud — which needs the `local` feature; without
+/// it, `run` says so.
+///
+/// ```no_run
+/// use svless::{App, Run};
+/// async fn hello() -> &'static str { "hello" }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), svless::BoxError> {
+///     App::new().route_fn("GET", "/", hello).run().await
+/// }
+/// ```
+pub trait Run {
+    /// Serves until the process is told to stop (Ctrl-C locally).
+    fn run(self) -> impl std::future::Future<Output = Result<(), BoxError>> + Send;
+}
+
+impl<S: Send + Sync + 'static> Run for App<S> {
+    async fn run(self) -> Result<(), BoxError> {
+        if runtime::on_lambda() {
+            return runtime::run(self).await;
+        }
+        #[cfg(feature = "local")]
+        {
+            svless_local::cloud::run(self).await
+        }
+        #[cfg(not(feature = "local"))]
+        {
+            Err(
+                "not on AWS Lambda (AWS_LAMBDA_RUNTIME_API is not set), and the local cloud is \
+                 not built in: enable svless's `local` feature to run the app on this machine"
+                    .into(),
+            )
+        }
+    }
+}
 
 /// Cognito token verification, the auth layer and extractors, Lambda authorizers (feature `auth`).
 #[cfg(feature = "auth")]

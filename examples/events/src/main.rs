@@ -135,8 +135,8 @@ fn app() -> App {
 
 #[tokio::main]
 async fn main() -> Result<(), svless::BoxError> {
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        return app().run().await;
+    if svless::runtime::on_lambda() {
+        return svless::runtime::run(app()).await;
     }
     let files: Vec<String> = std::env::args().skip(1).collect();
     if files.is_empty() {

@@ -85,6 +85,16 @@ macro_rules! sources {
                 )*
                 Err(unhandled(&kind.to_string()))
             }
+
+            /// Whether any handler takes events of `kind`.
+            pub(crate) fn takes(&self, kind: &SourceKind) -> bool {
+                $(
+                    if $module::takes(kind) {
+                        return !self.$field.is_empty();
+                    }
+                )*
+                false
+            }
         }
     };
 }

@@ -18,11 +18,8 @@ use super::{StepFunctions, TokenError};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use svless_asl::model::{Definition, Severity};
@@ -50,6 +47,14 @@ impl ApiError {
         }
     }
 }
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
 
 struct Machine {
     arn: String,
@@ -634,31 +639,18 @@ impl<S: Send + Sync + 'static> Api<S> {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), std::io::Error> {
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        tokio::pin!(shutdown);
-        loop {
-            let (stream, _) = tokio::select! {
-                accepted = listener.accept() => accepted?,
-                () = &mut shutdown => break,
-            };
+        crate::serve::serve(listener, shutdown, "Step Functions API", move |request| {
             let api = self.clone();
-            let service = hyper::service::service_fn(move |request| {
-                let api = api.clone();
-                async move { Ok::<_, Infallible>(api.answer(request).await) }
-            });
-            let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-            let connection = graceful.watch(connection);
-            tokio::spawn(async move {
-                if let Err(err) = connection.await {
-                    tracing::debug!(error = %err, "a Step Functions API connection ended");
-                }
-            });
-        }
-        graceful.shutdown().await;
+            async move { api.answer(request).await }
+        })
+        .await;
         Ok(())
     }
 
-    async fn answer(&self, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    pub(crate) async fn answer(
+        &self,
+        request: hyper::Request<Incoming>,
+    ) -> hyper::Response<Full<Bytes>> {
         let target = request
             .headers()
             .get("x-amz-target")

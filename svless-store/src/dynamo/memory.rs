@@ -39,6 +39,8 @@ pub struct MemoryDb {
     faults: Arc<Mutex<Faults>>,
     calls: Arc<Mutex<HashMap<&'static str, u32>>>,
     streams: Arc<Mutex<HashMap<String, Vec<mpsc::UnboundedSender<StreamChange>>>>>,
+    /// Subscribers to every table's changes.
+    all_streams: Arc<Mutex<Vec<mpsc::UnboundedSender<StreamChange>>>>,
     #[allow(clippy::type_complexity)]
     backups: Arc<Mutex<HashMap<String, (TableDef, BTreeMap<String, BTreeMap<String, Item>>)>>>,
     sequence: Arc<AtomicU64>,
@@ -175,6 +177,23 @@ impl MemoryDb {
         StreamChanges(rx)
     }
 
+    /// Subscribes to the changes of every table that has a [`StreamView`], those created later
+    /// included, in the order they were made (a local cloud's one event source mapping).
+    ///
+    /// ```
+    /// let db = svless_store::dynamo::MemoryDb::new();
+    /// let mut changes = db.subscribe_all();
+    /// assert!(changes.try_recv().is_none());
+    /// ```
+    pub fn subscribe_all(&self) -> StreamChanges {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.all_streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(tx);
+        StreamChanges(rx)
+    }
+
     fn emit(&self, def: &TableDef, view: StreamView, log: Vec<(Option<Item>, Option<Item>, bool)>) {
         if log.is_empty() {
             return;
@@ -183,9 +202,15 @@ impl MemoryDb {
             .streams
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Some(subscribers) = streams.get_mut(&def.name) else {
+        let mut all = self
+            .all_streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut none = Vec::new();
+        let subscribers = streams.get_mut(&def.name).unwrap_or(&mut none);
+        if subscribers.is_empty() && all.is_empty() {
             return;
-        };
+        }
         for (old, new, expired) in log {
             let kind = match (&old, &new) {
                 (None, _) => ChangeKind::Insert,
@@ -216,6 +241,7 @@ impl MemoryDb {
                 expired,
             };
             subscribers.retain(|tx| tx.send(change.clone()).is_ok());
+            all.retain(|tx| tx.send(change.clone()).is_ok());
         }
     }
 

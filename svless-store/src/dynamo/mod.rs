@@ -61,7 +61,9 @@ pub use expr::{Comparison, Condition, Update, value};
 pub use expression::Placeholders;
 pub use journal::Durability;
 pub use memory::{Faults, MemoryDb};
-pub use stream::{ChangeKind, StreamChange, StreamChanges, deliver_stream, stream_payload};
+pub use stream::{
+    ChangeKind, StreamChange, StreamChanges, deliver_stream, deliver_stream_with, stream_payload,
+};
 /// DynamoDB's exact number, for entity fields that must not round (see
 /// [`svless_core::attribute::Number`]).
 pub use svless_core::attribute::Number;

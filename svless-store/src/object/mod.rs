@@ -54,7 +54,7 @@ pub use key::{Key, MAX_KEY_BYTES};
 pub use lifecycle::{LifecycleRule, NoncurrentExpiration, Transition};
 pub use local::LocalDirStore;
 pub use memory::MemoryStore;
-pub use notify::{Change, ChangeKind, Changes, deliver};
+pub use notify::{Change, ChangeKind, Changes, deliver, deliver_with};
 #[cfg(feature = "s3")]
 pub use s3::{S3Store, S3StoreBuilder};
 pub use svless_core::policy::PolicyDocument;

@@ -4,7 +4,10 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use futures_util::Stream;
+use futures_util::stream::FuturesUnordered;
+use futures_util::{Stream, StreamExt};
+
+use crate::delivery::{AsyncRetry, async_failure, give_up};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use svless_core::source::s3::ObjectEvent;
 use svless_core::{App, Context};
@@ -140,8 +143,10 @@ impl Stream for Changes {
 }
 
 /// Delivers changes to an app's `#[svless::s3]` handlers, one event per change as S3 sends
-/// them, through the same [`App::dispatch`] Lambda calls; returns when the store is dropped.
-/// A handler's error is logged with its `errorType` (Lambda would retry the event twice).
+/// them, through the same [`App::dispatch`] Lambda calls; returns when the store is dropped and
+/// every event is answered. Events are asynchronous invocations, as S3 makes them: they run
+/// concurrently, and a failing one is retried twice with backoff and then given up on with an
+/// on-failure record ([`deliver_with`] sets the retries and where the record goes).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -153,16 +158,74 @@ impl Stream for Changes {
 /// tokio::spawn(async move { deliver(&app, changes).await });
 /// # }
 /// ```
-pub async fn deliver<S: Send + Sync + 'static>(app: &App<S>, mut changes: Changes) {
-    while let Some(change) = changes.recv().await {
-        if let Err(error) = app.dispatch(&change.payload(), Context::local()).await {
-            tracing::error!(
-                error_type = error.error_type(),
-                error = error.message(),
-                key = change.key,
-                event = change.kind.name(),
-                "the S3 handler failed"
-            );
+pub async fn deliver<S: Send + Sync + 'static>(app: &App<S>, changes: Changes) {
+    deliver_with(app, changes, &AsyncRetry::default()).await;
+}
+
+/// [`deliver`] with the retries of your choice.
+///
+/// ```
+/// use std::time::Duration;
+/// use svless_store::delivery::AsyncRetry;
+/// use svless_store::object::{MemoryStore, deliver_with};
+///
+/// # async fn demo(app: svless_core::App) {
+/// let store = MemoryStore::new("uploads");
+/// let retry = AsyncRetry { retries: 1, backoff: Duration::from_millis(10), on_failure: None };
+/// deliver_with(&app, store.subscribe(), &retry).await;
+/// # }
+/// ```
+pub async fn deliver_with<S: Send + Sync + 'static>(
+    app: &App<S>,
+    mut changes: Changes,
+    retry: &AsyncRetry,
+) {
+    let mut running = FuturesUnordered::new();
+    let mut open = true;
+    while open || !running.is_empty() {
+        tokio::select! {
+            change = changes.recv(), if open => match change {
+                Some(change) => running.push(invoke(app, change, retry)),
+                None => open = false,
+            },
+            Some(()) = running.next(), if !running.is_empty() => {}
         }
+    }
+}
+
+/// One asynchronous invocation: the first attempt, the retries, and the on-failure record.
+async fn invoke<S: Send + Sync + 'static>(app: &App<S>, change: Change, retry: &AsyncRetry) {
+    let payload = change.payload();
+    let request_id = svless_core::local::request_id();
+    let mut wait = retry.backoff;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut context = Context::local();
+        context.request_id = request_id.clone();
+        let Err(error) = app.dispatch(&payload, context).await else {
+            return;
+        };
+        tracing::warn!(
+            error_type = error.error_type(),
+            error = error.message(),
+            key = change.key,
+            event = change.kind.name(),
+            attempt,
+            "the S3 handler failed"
+        );
+        if attempt > retry.retries {
+            let record = async_failure(
+                &request_id,
+                &payload,
+                attempt,
+                error.error_type(),
+                error.message(),
+            );
+            give_up(retry.on_failure.as_ref(), record);
+            return;
+        }
+        tokio::time::sleep(wait).await;
+        wait = wait.saturating_mul(2);
     }
 }

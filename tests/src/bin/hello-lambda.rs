@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), svless::BoxError> {
-    hello_api::app().run().await
+    svless::runtime::run(hello_api::app()).await
 }

@@ -11,11 +11,12 @@ async fn list() -> &'static str {
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     if std::env::var("SVLESS_FAIL").as_deref() == Ok("build") {
-        return App::new()
-            .route_fn("GET", "/todos", list)
-            .route_fn("GET", "/todos", list)
-            .run()
-            .await;
+        return svless::runtime::run(
+            App::new()
+                .route_fn("GET", "/todos", list)
+                .route_fn("GET", "/todos", list),
+        )
+        .await;
     }
     run_with(async {
         let table =

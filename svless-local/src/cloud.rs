@@ -1,0 +1,532 @@
+//! The local cloud: the whole app in one process, on embedded defaults — its HTTP API on
+//! loopback, the AWS services it calls on a second loopback port (Step Functions), its object
+//! store and tables kept in a data directory, and their changes delivered to its
+//! `#[svless::s3]` and `#[svless::dynamodb_stream]` handlers with Lambda's retry semantics.
+//! Every event goes through the same [`App::dispatch`](svless_core::App::dispatch) as on
+//! Lambda.
+//!
+//! [`run`] is what `app.run()` does off Lambda (with svless's `local` feature); [`Cloud`] starts
+//! one from a test with the addresses and directory of your choice.
+//!
+//! ```no_run
+//! # async fn doc() -> Result<(), svless_core::BoxError> {
+//! use svless_local::cloud::Cloud;
+//! let running = Cloud::new(svless_core::App::new())
+//!     .http_addr(([127, 0, 0, 1], 0).into())
+//!     .services_addr(([127, 0, 0, 1], 0).into())
+//!     .data_dir(std::env::temp_dir().join("svless-doc-cloud"))
+//!     .start()
+//!     .await?;
+//! println!("the HTTP API is on {}", running.http_url());
+//! running.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use serde_json::json;
+use svless_core::source::SourceKind;
+use svless_core::{App, BoxError};
+use svless_store::delivery::{AsyncRetry, FailureSink, StreamMapping};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::sfn::{Api, Clock, StepFunctions};
+
+/// The variable that marks the process the local cloud runs in (set by [`run`] on the copy
+/// of the program it starts with the endpoint variables in place).
+pub const CHILD_MARK: &str = "SVLESS_LOCAL_CLOUD";
+
+/// The default port of the HTTP API (`PORT` overrides it).
+pub const DEFAULT_PORT: u16 = 3000;
+
+/// The AWS services the local cloud answers, with the variable the AWS SDKs read for each
+/// service's endpoint (`AWS_ENDPOINT_URL_<SERVICE>`).
+pub const SERVICES: [(&str, &str); 1] = [("Step Functions", "AWS_ENDPOINT_URL_SFN")];
+
+/// Why the local cloud could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CloudError {
+    /// The app is misconfigured.
+    #[error(transparent)]
+    App(#[from] svless_core::BuildError),
+    /// The data directory cannot be used.
+    #[error(transparent)]
+    DataDir(#[from] svless_store::local::DataDirError),
+    /// A port could not be bound.
+    #[error("cannot listen on {addr} for the {what}: {source} (set {hint} to choose another port)")]
+    Bind {
+        /// What was to listen there.
+        what: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// The variable that chooses the port.
+        hint: &'static str,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The table database could not be opened.
+    #[error("cannot open the tables in {dir}: {source}")]
+    Tables {
+        /// The directory.
+        dir: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A state machine's definition is invalid.
+    #[error("the state machine `{name}` is invalid: {message}")]
+    StateMachine {
+        /// The name.
+        name: String,
+        /// The diagnostics.
+        message: String,
+    },
+}
+
+/// A local cloud to start.
+pub struct Cloud<S> {
+    app: App<S>,
+    http: SocketAddr,
+    services: SocketAddr,
+    data_dir: Option<PathBuf>,
+    state_machines: Vec<(String, String)>,
+    object_retry: AsyncRetry,
+    stream_mapping: StreamMapping,
+}
+
+fn port_from_env(var: &str) -> Option<u16> {
+    std::env::var(var).ok().and_then(|p| p.parse().ok())
+}
+
+impl<S: Send + Sync + 'static> Cloud<S> {
+    /// A cloud for `app`: the HTTP API on `127.0.0.1:$PORT` (3000), the services on
+    /// `127.0.0.1:$SVLESS_SERVICES_PORT` (the HTTP port + 1), the data directory of
+    /// [`svless_store::local`], local retries (S3 events: twice, 1 s then 2 s; stream batches:
+    /// Lambda's defaults with a 500 ms backoff).
+    ///
+    /// ```
+    /// let cloud = svless_local::cloud::Cloud::new(svless_core::App::new());
+    /// ```
+    pub fn new(app: App<S>) -> Self {
+        let http_port = port_from_env("PORT").unwrap_or(DEFAULT_PORT);
+        let services_port =
+            port_from_env("SVLESS_SERVICES_PORT").unwrap_or(http_port.saturating_add(1));
+        Self {
+            app,
+            http: SocketAddr::from(([127, 0, 0, 1], http_port)),
+            services: SocketAddr::from(([127, 0, 0, 1], services_port)),
+            data_dir: None,
+            state_machines: Vec::new(),
+            object_retry: AsyncRetry::default(),
+            stream_mapping: StreamMapping::default(),
+        }
+    }
+
+    /// Where the HTTP API listens (port 0: any free port).
+    ///
+    /// ```
+    /// let cloud = svless_local::cloud::Cloud::new(svless_core::App::new()).http_addr(([127, 0, 0, 1], 8080).into());
+    /// ```
+    pub fn http_addr(mut self, addr: SocketAddr) -> Self {
+        self.http = addr;
+        self
+    }
+
+    /// Where the AWS services listen (port 0: any free port).
+    ///
+    /// ```
+    /// let cloud = svless_local::cloud::Cloud::new(svless_core::App::new()).services_addr(([127, 0, 0, 1], 0).into());
+    /// ```
+    pub fn services_addr(mut self, addr: SocketAddr) -> Self {
+        self.services = addr;
+        self
+    }
+
+    /// The data directory (see [`svless_store::local::set_data_dir`]: one per process).
+    ///
+    /// ```
+    /// let cloud = svless_local::cloud::Cloud::new(svless_core::App::new()).data_dir("/tmp/my-app");
+    /// ```
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// A state machine to create at start-up, from its ASL definition (the file you deploy).
+    ///
+    /// ```
+    /// let cloud = svless_local::cloud::Cloud::new(svless_core::App::new()).state_machine(
+    ///     "hello",
+    ///     r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}"#,
+    /// );
+    /// ```
+    pub fn state_machine(mut self, name: &str, definition: &str) -> Self {
+        self.state_machines
+            .push((name.to_owned(), definition.to_owned()));
+        self
+    }
+
+    /// How S3 notifications are retried (the on-failure records also go to
+    /// `<data dir>/failures.jsonl`).
+    ///
+    /// ```
+    /// use svless_store::delivery::AsyncRetry;
+    /// let cloud = svless_local::cloud::Cloud::new(svless_core::App::new())
+    ///     .object_retry(AsyncRetry { retries: 0, ..AsyncRetry::default() });
+    /// ```
+    pub fn object_retry(mut self, retry: AsyncRetry) -> Self {
+        self.object_retry = retry;
+        self
+    }
+
+    /// The event source mapping of the tables' streams.
+    ///
+    /// ```
+    /// use svless_store::delivery::StreamMapping;
+    /// let cloud = svless_local::cloud::Cloud::new(svless_core::App::new())
+    ///     .stream_mapping(StreamMapping { maximum_retry_attempts: Some(3), ..StreamMapping::default() });
+    /// ```
+    pub fn stream_mapping(mut self, mapping: StreamMapping) -> Self {
+        self.stream_mapping = mapping;
+        self
+    }
+
+    /// Binds the ports, creates the state machines, starts the deliveries: the cloud runs until
+    /// [`Running::shutdown`].
+    pub async fn start(self) -> Result<Running, CloudError> {
+        self.app.check()?;
+        match &self.data_dir {
+            Some(dir) => svless_store::local::set_data_dir(dir)?,
+            None => svless_store::local::check_writable(&svless_store::local::data_dir())?,
+        }
+        let data_dir = svless_store::local::data_dir();
+        let tables_dir = data_dir.join("tables");
+        let db = svless_store::local::tables().map_err(|source| CloudError::Tables {
+            dir: tables_dir,
+            source,
+        })?;
+        let http = TcpListener::bind(self.http)
+            .await
+            .map_err(|source| CloudError::Bind {
+                what: "HTTP API",
+                addr: self.http,
+                hint: "PORT",
+                source,
+            })?;
+        let services =
+            TcpListener::bind(self.services)
+                .await
+                .map_err(|source| CloudError::Bind {
+                    what: "AWS services",
+                    addr: self.services,
+                    hint: "SVLESS_SERVICES_PORT",
+                    source,
+                })?;
+        let http_addr = http.local_addr().map_err(|source| CloudError::Bind {
+            what: "HTTP API",
+            addr: self.http,
+            hint: "PORT",
+            source,
+        })?;
+        let services_addr = services.local_addr().map_err(|source| CloudError::Bind {
+            what: "AWS services",
+            addr: self.services,
+            hint: "SVLESS_SERVICES_PORT",
+            source,
+        })?;
+
+        let app = Arc::new(self.app);
+        let sfn = StepFunctions::shared(app.clone()).clock(Clock::Wall);
+        let api = Api::new(sfn);
+        let mut machines = Vec::new();
+        for (name, definition) in &self.state_machines {
+            let created = api
+                .call(
+                    "CreateStateMachine",
+                    &json!({
+                        "name": name,
+                        "definition": definition,
+                        "roleArn": "arn:aws:iam::123456789012:role/svless-local",
+                    }),
+                )
+                .await
+                .map_err(|e| CloudError::StateMachine {
+                    name: name.clone(),
+                    message: e.to_string(),
+                })?;
+            let arn = created["stateMachineArn"].as_str().unwrap_or_default();
+            machines.push((name.clone(), arn.to_owned()));
+        }
+
+        let failures = data_dir.join("failures.jsonl");
+        let sink = failure_sink(&failures);
+        let (stop, stopped) = watch::channel(false);
+        let mut servers = JoinSet::new();
+        let mut deliveries = JoinSet::new();
+        {
+            let app = app.clone();
+            let stopped = stopped.clone();
+            servers.spawn(async move {
+                if let Err(err) = app.serve_shared(http, wait_for(stopped)).await {
+                    tracing::error!(error = %err, "the HTTP API stopped");
+                }
+            });
+        }
+        {
+            let stopped = stopped.clone();
+            servers.spawn(async move {
+                serve_services(api, services, wait_for(stopped)).await;
+            });
+        }
+        if app.handles(&SourceKind::S3) {
+            let app = app.clone();
+            let retry = AsyncRetry {
+                on_failure: Some(chain(self.object_retry.on_failure.clone(), sink.clone())),
+                ..self.object_retry.clone()
+            };
+            let changes = svless_store::local::watch_objects();
+            deliveries.spawn(async move {
+                svless_store::object::deliver_with(&app, changes, &retry).await;
+            });
+        }
+        if app.handles(&SourceKind::DynamoDbStreams) {
+            let app = app.clone();
+            let mapping = StreamMapping {
+                on_failure: Some(chain(self.stream_mapping.on_failure.clone(), sink.clone())),
+                ..self.stream_mapping.clone()
+            };
+            let changes = db.subscribe_all();
+            deliveries.spawn(async move {
+                svless_store::dynamo::deliver_stream_with(&app, changes, &mapping).await;
+            });
+        }
+        Ok(Running {
+            http_addr,
+            services_addr,
+            data_dir,
+            failures,
+            machines,
+            stop,
+            servers,
+            deliveries,
+        })
+    }
+}
+
+/// Appends on-failure records to a file, one JSON object per line.
+fn failure_sink(path: &Path) -> FailureSink {
+    let path = path.to_owned();
+    let lock = Arc::new(Mutex::new(()));
+    Arc::new(move |record| {
+        let _guard = lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| writeln!(file, "{record}"));
+        if let Err(err) = written {
+            tracing::error!(error = %err, path = %path.display(), "the on-failure record could not be written");
+        }
+    })
+}
+
+fn chain(first: Option<FailureSink>, then: FailureSink) -> FailureSink {
+    match first {
+        None => then,
+        Some(first) => Arc::new(move |record: serde_json::Value| {
+            first(record.clone());
+            then(record);
+        }),
+    }
+}
+
+async fn wait_for(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+/// The AWS services port: requests go to the service their `X-Amz-Target` names.
+async fn serve_services<S: Send + Sync + 'static>(
+    api: Api<S>,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    crate::serve::serve(listener, shutdown, "AWS services", move |request| {
+        let api = api.clone();
+        async move { route_service(&api, request).await }
+    })
+    .await;
+}
+
+async fn route_service<S: Send + Sync + 'static>(
+    api: &Api<S>,
+    request: hyper::Request<Incoming>,
+) -> hyper::Response<Full<Bytes>> {
+    let target = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if target.starts_with("AWSStepFunctions.") {
+        return api.answer(request).await;
+    }
+    let body = json!({
+        "__type": "UnknownOperationException",
+        "message": format!(
+            "`{target}` is not a service the local cloud answers (it answers Step Functions)"
+        ),
+    });
+    let mut response = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = hyper::StatusCode::BAD_REQUEST;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    response
+}
+
+/// A running local cloud.
+pub struct Running {
+    http_addr: SocketAddr,
+    services_addr: SocketAddr,
+    data_dir: PathBuf,
+    failures: PathBuf,
+    machines: Vec<(String, String)>,
+    stop: watch::Sender<bool>,
+    servers: JoinSet<()>,
+    deliveries: JoinSet<()>,
+}
+
+impl Running {
+    /// The HTTP API's base URL (`http://127.0.0.1:3000`).
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.http_addr)
+    }
+
+    /// The AWS services' endpoint URL.
+    pub fn services_url(&self) -> String {
+        format!("http://{}", self.services_addr)
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Where on-failure records are appended.
+    pub fn failures(&self) -> &Path {
+        &self.failures
+    }
+
+    /// The state machines created at start-up: name and ARN.
+    pub fn state_machines(&self) -> &[(String, String)] {
+        &self.machines
+    }
+
+    /// What the local cloud serves, one line each, as printed at start-up.
+    pub fn summary(&self) -> String {
+        let mut out = format!(
+            "svless local cloud\n  HTTP API        {}\n  AWS services    {} (",
+            self.http_url(),
+            self.services_url()
+        );
+        for (i, (service, var)) in SERVICES.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("{service}: {var}"));
+        }
+        let data_dir = std::fs::canonicalize(&self.data_dir).unwrap_or(self.data_dir.clone());
+        out.push_str(&format!(
+            ")\n  data directory  {}\n  failed events   {}\n",
+            data_dir.display(),
+            data_dir.join("failures.jsonl").display()
+        ));
+        for (name, arn) in &self.machines {
+            out.push_str(&format!("  state machine   {name}: {arn}\n"));
+        }
+        out
+    }
+
+    /// Stops accepting requests, lets open ones finish (up to 10 s), and stops the deliveries.
+    /// Every acknowledged write is on disk already.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        while self.servers.join_next().await.is_some() {}
+        self.deliveries.abort_all();
+        while self.deliveries.join_next().await.is_some() {}
+    }
+}
+
+/// Runs `app` on the local cloud until Ctrl-C: what `app.run()` does off Lambda.
+///
+/// The AWS SDKs read their endpoints from the environment when a client is built, and an app
+/// builds its clients before it runs; so the first time, `run` starts the program again as a
+/// child with the local endpoints (`AWS_ENDPOINT_URL_SFN`, ...), a region and dummy
+/// credentials set — never overriding ones already set — and waits for it. The child, marked
+/// with [`CHILD_MARK`], starts the cloud.
+pub async fn run<S: Send + Sync + 'static>(app: App<S>) -> Result<(), BoxError> {
+    if std::env::var_os(CHILD_MARK).is_none() {
+        return respawn().await;
+    }
+    let running = Cloud::new(app).start().await?;
+    eprint!("{}", running.summary());
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("svless local cloud: stopping (open requests finish)");
+    running.shutdown().await;
+    Ok(())
+}
+
+/// Starts this program again with the local endpoints in its environment; returns (or exits)
+/// as it does.
+async fn respawn() -> Result<(), BoxError> {
+    let exe = std::env::current_exe()?;
+    let http_port = port_from_env("PORT").unwrap_or(DEFAULT_PORT);
+    let services_port =
+        port_from_env("SVLESS_SERVICES_PORT").unwrap_or(http_port.saturating_add(1));
+    let services = format!("http://127.0.0.1:{services_port}");
+    let mut command = tokio::process::Command::new(exe);
+    command
+        .args(std::env::args_os().skip(1))
+        .env(CHILD_MARK, "1")
+        .env("PORT", http_port.to_string())
+        .env("SVLESS_SERVICES_PORT", services_port.to_string());
+    for (_, var) in SERVICES {
+        if std::env::var_os(var).is_none() {
+            command.env(var, &services);
+        }
+    }
+    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+    {
+        command.env("AWS_REGION", "us-east-1");
+    }
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+        command
+            .env("AWS_ACCESS_KEY_ID", "svless-local")
+            .env("AWS_SECRET_ACCESS_KEY", "svless-local");
+    }
+    let mut child = command.kill_on_drop(true).spawn()?;
+    // Ctrl-C reaches the child too (same process group); this process waits for it to stop.
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status?,
+            _ = tokio::signal::ctrl_c() => continue,
+        }
+    };
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the local cloud stopped: {status}").into())
+    }
+}
