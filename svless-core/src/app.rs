@@ -686,6 +686,16 @@ impl<S: Send + Sync + 'static> App<S> {
         self.sources.takes(kind)
     }
 
+    /// The route keys of the app's WebSocket handlers (`$connect`, `$default`, actions): what a
+    /// local WebSocket gateway selects routes from.
+    ///
+    /// ```
+    /// assert!(svless_core::App::new().websocket_routes().is_empty());
+    /// ```
+    pub fn websocket_routes(&self) -> Vec<String> {
+        self.sources.websocket_routes()
+    }
+
     /// Handles one Lambda payload: decode it, route it, call the handler, encode the answer.
     ///
     /// This is the one entry point: the Lambda runtime, the local server and the test client

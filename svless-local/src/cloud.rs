@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
 use serde_json::json;
 use svless_core::source::SourceKind;
@@ -38,7 +38,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::cognito::{PoolConfig, UserPool};
 use crate::sfn::{Api, Clock, StepFunctions};
+use crate::websocket::{Connections, Gateway, Limits};
 
 /// The variable that marks the process the local cloud runs in (set by [`run`] on the copy
 /// of the program it starts with the endpoint variables in place).
@@ -49,7 +51,17 @@ pub const DEFAULT_PORT: u16 = 3000;
 
 /// The AWS services the local cloud answers, with the variable the AWS SDKs read for each
 /// service's endpoint (`AWS_ENDPOINT_URL_<SERVICE>`).
-pub const SERVICES: [(&str, &str); 1] = [("Step Functions", "AWS_ENDPOINT_URL_SFN")];
+pub const SERVICES: [(&str, &str); 3] = [
+    ("Step Functions", "AWS_ENDPOINT_URL_SFN"),
+    (
+        "Cognito user pools",
+        "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+    ),
+    (
+        "WebSocket connections",
+        "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI",
+    ),
+];
 
 /// Why the local cloud could not start.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +95,17 @@ pub enum CloudError {
         #[source]
         source: std::io::Error,
     },
+    /// The route selection expression is not one the local gateway evaluates.
+    #[error("the route selection expression `{0}` is not `$request.body.<path>`")]
+    RouteSelection(String),
+    /// The user pool could not be opened.
+    #[error("cannot open the user pool in {dir}: {message}")]
+    UserPool {
+        /// The directory.
+        dir: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// A state machine's definition is invalid.
     #[error("the state machine `{name}` is invalid: {message}")]
     StateMachine {
@@ -98,10 +121,14 @@ pub struct Cloud<S> {
     app: App<S>,
     http: SocketAddr,
     services: SocketAddr,
+    websocket: SocketAddr,
     data_dir: Option<PathBuf>,
     state_machines: Vec<(String, String)>,
     object_retry: AsyncRetry,
     stream_mapping: StreamMapping,
+    pool: PoolConfig,
+    limits: Limits,
+    route_selection: String,
 }
 
 fn port_from_env(var: &str) -> Option<u16> {
@@ -121,15 +148,70 @@ impl<S: Send + Sync + 'static> Cloud<S> {
         let http_port = port_from_env("PORT").unwrap_or(DEFAULT_PORT);
         let services_port =
             port_from_env("SVLESS_SERVICES_PORT").unwrap_or(http_port.saturating_add(1));
+        let websocket_port =
+            port_from_env("SVLESS_WEBSOCKET_PORT").unwrap_or(http_port.saturating_add(2));
         Self {
             app,
             http: SocketAddr::from(([127, 0, 0, 1], http_port)),
             services: SocketAddr::from(([127, 0, 0, 1], services_port)),
+            websocket: SocketAddr::from(([127, 0, 0, 1], websocket_port)),
             data_dir: None,
             state_machines: Vec::new(),
             object_retry: AsyncRetry::default(),
             stream_mapping: StreamMapping::default(),
+            pool: PoolConfig::default(),
+            limits: Limits::default(),
+            route_selection: "$request.body.action".into(),
         }
+    }
+
+    /// Where the WebSocket API listens, when the app has WebSocket handlers (port 0: any free
+    /// port; default the HTTP port + 2, `SVLESS_WEBSOCKET_PORT`).
+    ///
+    /// ```
+    /// let cloud = svless_local::cloud::Cloud::new(svless_core::App::new()).websocket_addr(([127, 0, 0, 1], 0).into());
+    /// ```
+    pub fn websocket_addr(mut self, addr: SocketAddr) -> Self {
+        self.websocket = addr;
+        self
+    }
+
+    /// The WebSocket API's limits (API Gateway's by default).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use svless_local::websocket::Limits;
+    /// let cloud = svless_local::cloud::Cloud::new(svless_core::App::new())
+    ///     .websocket_limits(Limits { idle: Duration::from_secs(30), ..Limits::default() });
+    /// ```
+    pub fn websocket_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The WebSocket API's route selection expression (`$request.body.action` by default;
+    /// any `$request.body.<path>`).
+    ///
+    /// ```
+    /// let cloud = svless_local::cloud::Cloud::new(svless_core::App::new())
+    ///     .route_selection_expression("$request.body.type");
+    /// ```
+    pub fn route_selection_expression(mut self, expression: &str) -> Self {
+        self.route_selection = expression.to_owned();
+        self
+    }
+
+    /// The local user pool's settings (its id, app client id, groups, whether sign-ups confirm
+    /// at once).
+    ///
+    /// ```
+    /// use svless_local::cognito::PoolConfig;
+    /// let cloud = svless_local::cloud::Cloud::new(svless_core::App::new())
+    ///     .user_pool(PoolConfig { groups: vec!["admin".into()], ..PoolConfig::default() });
+    /// ```
+    pub fn user_pool(mut self, config: PoolConfig) -> Self {
+        self.pool = config;
+        self
     }
 
     /// Where the HTTP API listens (port 0: any free port).
@@ -205,6 +287,14 @@ impl<S: Send + Sync + 'static> Cloud<S> {
     /// [`Running::shutdown`].
     pub async fn start(self) -> Result<Running, CloudError> {
         self.app.check()?;
+        let Some(selection) = self
+            .route_selection
+            .strip_prefix("$request.body.")
+            .filter(|path| !path.is_empty())
+            .map(str::to_owned)
+        else {
+            return Err(CloudError::RouteSelection(self.route_selection));
+        };
         match &self.data_dir {
             Some(dir) => svless_store::local::set_data_dir(dir)?,
             None => svless_store::local::check_writable(&svless_store::local::data_dir())?,
@@ -245,7 +335,38 @@ impl<S: Send + Sync + 'static> Cloud<S> {
             source,
         })?;
 
+        let routes = self.app.websocket_routes();
+        let websocket = if routes.is_empty() {
+            None
+        } else {
+            let listener =
+                TcpListener::bind(self.websocket)
+                    .await
+                    .map_err(|source| CloudError::Bind {
+                        what: "WebSocket API",
+                        addr: self.websocket,
+                        hint: "SVLESS_WEBSOCKET_PORT",
+                        source,
+                    })?;
+            let addr = listener.local_addr().map_err(|source| CloudError::Bind {
+                what: "WebSocket API",
+                addr: self.websocket,
+                hint: "SVLESS_WEBSOCKET_PORT",
+                source,
+            })?;
+            Some((listener, addr))
+        };
+        let pool_dir = data_dir.join("cognito").join(&self.pool.pool_id);
+        let pool =
+            UserPool::open(&pool_dir, self.pool.clone()).map_err(|e| CloudError::UserPool {
+                dir: pool_dir,
+                message: e.to_string(),
+            })?;
+        let services_url = format!("http://{services_addr}");
+        svless_store::local::set_presign_endpoint(&services_url);
+
         let app = Arc::new(self.app);
+        let connections = Connections::default();
         let sfn = StepFunctions::shared(app.clone()).clock(Clock::Wall);
         let api = Api::new(sfn);
         let mut machines = Vec::new();
@@ -284,8 +405,29 @@ impl<S: Send + Sync + 'static> Cloud<S> {
         }
         {
             let stopped = stopped.clone();
+            let services_state = Services {
+                sfn: api,
+                pool: pool.clone(),
+                connections: connections.clone(),
+            };
             servers.spawn(async move {
-                serve_services(api, services, wait_for(stopped)).await;
+                serve_services(services_state, services, wait_for(stopped)).await;
+            });
+        }
+        let websocket_addr = websocket.as_ref().map(|(_, addr)| *addr);
+        if let Some((listener, _)) = websocket {
+            let gateway = Gateway {
+                app: app.clone(),
+                connections: connections.clone(),
+                limits: self.limits,
+                selection,
+                routes,
+                domain: services_addr.to_string(),
+                stage: "local".into(),
+            };
+            let stopped = stopped.clone();
+            servers.spawn(async move {
+                gateway.serve(listener, wait_for(stopped)).await;
             });
         }
         if app.handles(&SourceKind::S3) {
@@ -313,6 +455,9 @@ impl<S: Send + Sync + 'static> Cloud<S> {
         Ok(Running {
             http_addr,
             services_addr,
+            websocket_addr,
+            pool,
+            connections,
             data_dir,
             failures,
             machines,
@@ -356,50 +501,149 @@ async fn wait_for(mut stopped: watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
 }
 
-/// The AWS services port: requests go to the service their `X-Amz-Target` names.
+/// What the services port answers.
+struct Services<S> {
+    sfn: Api<S>,
+    pool: UserPool,
+    connections: Connections,
+}
+
+impl<S> Clone for Services<S> {
+    fn clone(&self) -> Self {
+        Self {
+            sfn: self.sfn.clone(),
+            pool: self.pool.clone(),
+            connections: self.connections.clone(),
+        }
+    }
+}
+
+/// The AWS services port: requests go to the service their `X-Amz-Target` names, or (without
+/// one) to the WebSocket management API, the user pool's key set, or a presigned S3 request.
 async fn serve_services<S: Send + Sync + 'static>(
-    api: Api<S>,
+    services: Services<S>,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    crate::serve::serve(listener, shutdown, "AWS services", move |request| {
-        let api = api.clone();
-        async move { route_service(&api, request).await }
-    })
+    crate::serve::serve(
+        listener,
+        shutdown,
+        "AWS services",
+        false,
+        move |request, _| {
+            let services = services.clone();
+            async move { cors(route_service(&services, request).await) }
+        },
+    )
     .await;
 }
 
+/// Browsers call the services port from the app's pages (sign-in, uploads): every answer
+/// allows any origin, as a local development endpoint should.
+fn cors(mut response: hyper::Response<Full<Bytes>>) -> hyper::Response<Full<Bytes>> {
+    response.headers_mut().insert(
+        hyper::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        hyper::header::HeaderValue::from_static("*"),
+    );
+    response
+}
+
+fn json_reply(
+    status: u16,
+    content_type: &'static str,
+    body: &serde_json::Value,
+) -> hyper::Response<Full<Bytes>> {
+    let mut response = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_REQUEST);
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(content_type),
+    );
+    response
+}
+
 async fn route_service<S: Send + Sync + 'static>(
-    api: &Api<S>,
+    services: &Services<S>,
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
     let target = request
         .headers()
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .to_owned();
     if target.starts_with("AWSStepFunctions.") {
-        return api.answer(request).await;
+        return services.sfn.answer(request).await;
+    }
+    if let Some(operation) = target.strip_prefix("AWSCognitoIdentityProviderService.") {
+        const JSON_1_1: &str = "application/x-amz-json-1.1";
+        let body = match Limited::new(request.into_body(), 1024 * 1024)
+            .collect()
+            .await
+        {
+            Ok(body) => body.to_bytes(),
+            Err(_) => {
+                return json_reply(
+                    413,
+                    JSON_1_1,
+                    &json!({"__type": "InvalidParameterException", "message": "the request is too large"}),
+                );
+            }
+        };
+        let body: serde_json::Value = if body.is_empty() {
+            json!({})
+        } else {
+            match serde_json::from_slice(&body) {
+                Ok(body) => body,
+                Err(e) => {
+                    return json_reply(
+                        400,
+                        JSON_1_1,
+                        &json!({"__type": "SerializationException", "message": e.to_string()}),
+                    );
+                }
+            }
+        };
+        return match services.pool.call(operation, &body) {
+            Ok(out) => json_reply(200, JSON_1_1, &out),
+            Err(e) => json_reply(
+                400,
+                JSON_1_1,
+                &json!({"__type": e.code, "message": e.message}),
+            ),
+        };
+    }
+    if target.is_empty() {
+        let path = request.uri().path().to_owned();
+        if let Some(id) = crate::websocket::management_target(&path) {
+            return crate::websocket::manage(&services.connections, &id, request).await;
+        }
+        if request.method() == hyper::Method::GET
+            && path == format!("/{}/.well-known/jwks.json", services.pool.pool_id())
+        {
+            return json_reply(200, "application/json", &services.pool.jwks());
+        }
+        if crate::s3::takes(&request) {
+            return crate::s3::answer(request).await;
+        }
     }
     let body = json!({
         "__type": "UnknownOperationException",
         "message": format!(
-            "`{target}` is not a service the local cloud answers (it answers Step Functions)"
+            "`{target}` is not a service the local cloud answers (Step Functions, Cognito user pools, WebSocket connections, presigned S3 URLs)"
         ),
     });
-    let mut response = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() = hyper::StatusCode::BAD_REQUEST;
-    response.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/x-amz-json-1.0"),
-    );
-    response
+    json_reply(400, "application/x-amz-json-1.0", &body)
 }
 
 /// A running local cloud.
 pub struct Running {
     http_addr: SocketAddr,
     services_addr: SocketAddr,
+    websocket_addr: Option<SocketAddr>,
+    pool: UserPool,
+    connections: Connections,
     data_dir: PathBuf,
     failures: PathBuf,
     machines: Vec<(String, String)>,
@@ -417,6 +661,25 @@ impl Running {
     /// The AWS services' endpoint URL.
     pub fn services_url(&self) -> String {
         format!("http://{}", self.services_addr)
+    }
+
+    /// The WebSocket API's URL (`ws://127.0.0.1:3002`), when the app has WebSocket handlers.
+    pub fn websocket_url(&self) -> Option<String> {
+        self.websocket_addr.map(|addr| format!("ws://{addr}"))
+    }
+
+    /// The local user pool.
+    pub fn user_pool(&self) -> &UserPool {
+        &self.pool
+    }
+
+    /// The URL of the user pool's key set (what a token verifier fetches).
+    pub fn jwks_url(&self) -> String {
+        format!(
+            "{}/{}/.well-known/jwks.json",
+            self.services_url(),
+            self.pool.pool_id()
+        )
     }
 
     /// The data directory.
@@ -453,6 +716,15 @@ impl Running {
             data_dir.display(),
             data_dir.join("failures.jsonl").display()
         ));
+        if let Some(url) = self.websocket_url() {
+            out.push_str(&format!("  WebSocket API   {url}\n"));
+        }
+        out.push_str(&format!(
+            "  user pool       {} (app client {}; keys at {})\n",
+            self.pool.pool_id(),
+            self.pool.client_id(),
+            self.jwks_url()
+        ));
         for (name, arn) in &self.machines {
             out.push_str(&format!("  state machine   {name}: {arn}\n"));
         }
@@ -463,6 +735,7 @@ impl Running {
     /// Every acknowledged write is on disk already.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
+        self.connections.close_all();
         while self.servers.join_next().await.is_some() {}
         self.deliveries.abort_all();
         while self.deliveries.join_next().await.is_some() {}
@@ -507,6 +780,9 @@ async fn respawn() -> Result<(), BoxError> {
             command.env(var, &services);
         }
     }
+    let websocket_port =
+        port_from_env("SVLESS_WEBSOCKET_PORT").unwrap_or(http_port.saturating_add(2));
+    command.env("SVLESS_WEBSOCKET_PORT", websocket_port.to_string());
     if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none()
     {
         command.env("AWS_REGION", "us-east-1");

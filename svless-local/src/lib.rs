@@ -12,5 +12,8 @@
 //! ```
 
 pub mod cloud;
+pub mod cognito;
+mod s3;
 mod serve;
 pub mod sfn;
+pub mod websocket;

@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,17 +17,18 @@ pub(crate) async fn serve<F, Fut>(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
     what: &'static str,
+    upgrades: bool,
     answer: F,
 ) where
-    F: Fn(hyper::Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    F: Fn(hyper::Request<Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = hyper::Response<Full<Bytes>>> + Send + 'static,
 {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(err) => {
                     tracing::warn!(error = %err, service = what, "accept failed");
                     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -38,15 +40,24 @@ pub(crate) async fn serve<F, Fut>(
         let answer = answer.clone();
         let service = hyper::service::service_fn(move |request| {
             let answer = answer.clone();
-            async move { Ok::<_, Infallible>(answer(request).await) }
+            async move { Ok::<_, Infallible>(answer(request, peer).await) }
         });
-        let connection =
-            graceful.watch(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(error = %err, service = what, "a connection ended");
-            }
-        });
+        let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+        if upgrades {
+            // An upgraded connection (a WebSocket) outlives the listener; its owner closes it.
+            tokio::spawn(async move {
+                if let Err(err) = connection.with_upgrades().await {
+                    tracing::debug!(error = %err, service = what, "a connection ended");
+                }
+            });
+        } else {
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(err) = connection.await {
+                    tracing::debug!(error = %err, service = what, "a connection ended");
+                }
+            });
+        }
     }
     if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
         .await

@@ -26,11 +26,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::mpsc;
 
 use crate::dynamo::MemoryDb;
+use crate::object::presign::Signer;
 use crate::object::{Change, Changes, LocalDirStore};
 
 #[derive(Default)]
 struct Registry {
     dir: Option<PathBuf>,
+    signer: Option<Signer>,
     tables: Option<MemoryDb>,
     buckets: HashMap<String, Arc<LocalDirStore>>,
     watchers: Vec<mpsc::UnboundedSender<Change>>,
@@ -202,4 +204,26 @@ fn forward(mut changes: Changes, to: mpsc::UnboundedSender<Change>) {
             }
         }
     });
+}
+
+/// Serves presigned URLs of the local buckets at `endpoint` (the local cloud's services port):
+/// from now on [`LocalDirStore::presign_get`](crate::object::ObjectStore::presign_get) and
+/// `presign_put` sign URLs there, with a secret made for this process.
+///
+/// ```
+/// svless_store::local::set_presign_endpoint("http://127.0.0.1:3001");
+/// assert!(svless_store::local::presigner().is_some());
+/// ```
+pub fn set_presign_endpoint(endpoint: &str) {
+    registry().signer = Some(Signer::new(endpoint));
+}
+
+/// The signer of the local buckets' presigned URLs, once the local cloud has set one.
+///
+/// ```
+/// # svless_store::local::set_presign_endpoint("http://127.0.0.1:3001");
+/// let signer = svless_store::local::presigner().expect("set above");
+/// ```
+pub fn presigner() -> Option<Signer> {
+    registry().signer.clone()
 }

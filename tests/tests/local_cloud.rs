@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use svless::source::dynamodb::{Change, StreamRecord};
 use svless::source::s3::S3Object;
+use svless::source::websocket::WsMessage;
 use svless::{App, State};
 use svless_local::cloud::Cloud;
 use svless_store::delivery::{AsyncRetry, StreamMapping};
@@ -98,6 +99,38 @@ async fn on_note(record: StreamRecord<Note>, State(shared): State<Shared>) -> Re
     Ok(())
 }
 
+#[svless::ws(route = "$connect")]
+async fn ws_connect(
+    message: WsMessage<()>,
+    State(shared): State<Shared>,
+) -> Result<(), svless::Error> {
+    if message.query.get("token").map(String::as_str) != Some("letmein") {
+        return Err(svless::Error::forbidden("a token is required"));
+    }
+    shared.push(format!("connect {}", message.connection_id));
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct Echo {
+    text: String,
+}
+
+#[svless::ws(route = "echo")]
+async fn ws_echo(message: WsMessage<Echo>) -> String {
+    format!("echo: {}", message.body.text)
+}
+
+#[svless::ws(route = "$default")]
+async fn ws_default(message: WsMessage<String>) -> String {
+    format!("default: {}", message.body)
+}
+
+#[svless::ws(route = "$disconnect")]
+async fn ws_disconnect(message: WsMessage<()>, State(shared): State<Shared>) {
+    shared.push(format!("disconnect {}", message.connection_id));
+}
+
 #[svless::task(name = "stamp")]
 async fn stamp(input: Value) -> Value {
     json!({ "stamped": input })
@@ -149,10 +182,19 @@ async fn the_whole_app_runs_on_the_local_cloud() {
         .route_fn("GET", "/hello", hello)
         .on(on_upload)
         .on(on_note)
-        .on(stamp);
+        .on(stamp)
+        .on(ws_connect)
+        .on(ws_echo)
+        .on(ws_default)
+        .on(ws_disconnect);
     let running = Cloud::new(app)
         .http_addr(([127, 0, 0, 1], 0).into())
         .services_addr(([127, 0, 0, 1], 0).into())
+        .websocket_addr(([127, 0, 0, 1], 0).into())
+        .user_pool(svless_local::cognito::PoolConfig {
+            groups: vec!["admin".into()],
+            ..svless_local::cognito::PoolConfig::default()
+        })
         .state_machine(
             "stamper",
             r#"{"StartAt": "Stamp", "States": {"Stamp": {"Type": "Task",
@@ -299,6 +341,10 @@ async fn the_whole_app_runs_on_the_local_cloud() {
     .await;
     assert!(refused.contains("UnknownOperationException"), "{refused}");
 
+    presigned_urls(&running, &shared).await;
+    user_pool(&running).await;
+    websocket(&running, &shared).await;
+
     let http = running.http_url();
     running.shutdown().await;
     let address = http.trim_start_matches("http://").to_owned();
@@ -371,4 +417,398 @@ async fn raw_post(url: &str, target: &str, body: &str) -> String {
     let response = client.request(request).await.expect("an answer");
     let body = response.into_body().collect().await.expect("a body");
     String::from_utf8_lossy(&body.to_bytes()).into_owned()
+}
+
+/// A browser-shaped upload through a presigned URL fires the S3 handler; a GET reads it back;
+/// expired, tampered and wrongly typed requests are refused with S3's error XML.
+async fn presigned_urls(running: &svless_local::cloud::Running, shared: &Shared) {
+    use svless_store::object::ObjectStore as _;
+    let uploads = svless_store::local::bucket("uploads")
+        .await
+        .expect("the bucket");
+    let key = Key::new("in/from browser.jpg").expect("a key");
+    let put = uploads
+        .presign_put(&key, "image/jpeg", Duration::from_secs(300))
+        .await
+        .expect("a presigned PUT");
+    assert!(put.url.starts_with(&running.services_url()), "{}", put.url);
+    // The CORS preflight a browser sends first.
+    let (status, headers, _) = request(
+        "OPTIONS",
+        &put.url,
+        &[
+            ("origin", "http://127.0.0.1:3000"),
+            ("access-control-request-method", "PUT"),
+            ("access-control-request-headers", "content-type"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        headers
+            .get("access-control-allow-origin")
+            .map(String::as_str),
+        Some("*")
+    );
+    // The wrong content type does not match the signature.
+    let (status, _, body) = request("PUT", &put.url, &[("content-type", "image/png")], "x").await;
+    assert_eq!(status, 403);
+    assert!(
+        body.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{body}"
+    );
+    let (status, headers, _) = request(
+        "PUT",
+        &put.url,
+        &[("content-type", "image/jpeg")],
+        "JPEG bytes",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(headers.contains_key("etag"));
+    eventually("the S3 handler of the presigned upload", || {
+        shared.count("s3 in/from browser.jpg") == 1
+    })
+    .await;
+    let get = uploads
+        .presign_get(&key, Duration::from_secs(300))
+        .await
+        .expect("a presigned GET");
+    let (status, headers, body) = request("GET", &get.url, &[], "").await;
+    assert_eq!((status, body.as_str()), (200, "JPEG bytes"));
+    assert_eq!(
+        headers.get("content-type").map(String::as_str),
+        Some("image/jpeg")
+    );
+    // Tampered: another key under the same signature.
+    let tampered = get.url.replace("from%20browser.jpg", "cat.jpg");
+    let (status, _, body) = request("GET", &tampered, &[], "").await;
+    assert_eq!(status, 403);
+    assert!(
+        body.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{body}"
+    );
+    // Expired: signed two minutes ago for one.
+    let signer = svless_store::local::presigner().expect("the cloud set a signer");
+    let old = signer.presign(
+        "GET",
+        "uploads",
+        "in/from browser.jpg",
+        None,
+        Duration::from_secs(60),
+        std::time::SystemTime::now() - Duration::from_secs(120),
+    );
+    let (status, _, body) = request("GET", &old.url, &[], "").await;
+    assert_eq!(status, 403);
+    assert!(
+        body.contains("<Code>AccessDenied</Code><Message>Request has expired</Message>"),
+        "{body}"
+    );
+}
+
+/// The local user pool through aws-sdk-cognitoidentityprovider, its tokens checked by
+/// svless-auth's verifier against the pool's key set on the services port.
+async fn user_pool(running: &svless_local::cloud::Running) {
+    use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata as _;
+    use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(running.services_url())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "a", "b", None, None, "test",
+        ))
+        .load()
+        .await;
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&config);
+    let pool = running.user_pool();
+    let email = AttributeType::builder()
+        .name("email")
+        .value("ann@example.com")
+        .build()
+        .expect("an attribute");
+    let weak = cognito
+        .sign_up()
+        .client_id(pool.client_id())
+        .username("ann")
+        .password("short")
+        .user_attributes(email.clone())
+        .send()
+        .await
+        .expect_err("a weak password");
+    assert_eq!(weak.code(), Some("InvalidPasswordException"));
+    let signed_up = cognito
+        .sign_up()
+        .client_id(pool.client_id())
+        .username("ann")
+        .password("Correct-Horse-9!")
+        .user_attributes(email)
+        .send()
+        .await
+        .expect("signed up");
+    assert!(!signed_up.user_confirmed());
+    let unconfirmed = cognito
+        .initiate_auth()
+        .client_id(pool.client_id())
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", "ann")
+        .auth_parameters("PASSWORD", "Correct-Horse-9!")
+        .send()
+        .await
+        .expect_err("not confirmed yet");
+    assert_eq!(unconfirmed.code(), Some("UserNotConfirmedException"));
+    let wrong_code = cognito
+        .confirm_sign_up()
+        .client_id(pool.client_id())
+        .username("ann")
+        .confirmation_code("000000x")
+        .send()
+        .await
+        .expect_err("a wrong code");
+    assert_eq!(wrong_code.code(), Some("CodeMismatchException"));
+    let code = pool.confirmation_code("ann").expect("a code waits");
+    cognito
+        .confirm_sign_up()
+        .client_id(pool.client_id())
+        .username("ann")
+        .confirmation_code(code)
+        .send()
+        .await
+        .expect("confirmed");
+    let wrong = cognito
+        .initiate_auth()
+        .client_id(pool.client_id())
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", "ann")
+        .auth_parameters("PASSWORD", "Wrong-Horse-9!")
+        .send()
+        .await
+        .expect_err("a wrong password");
+    assert_eq!(wrong.code(), Some("NotAuthorizedException"));
+
+    // An administrator in the admin group, through svless-auth's CognitoUsers.
+    let users = svless_auth::users::CognitoUsers::new(&config, pool.pool_id(), pool.client_id());
+    users
+        .create("root", "root@example.com")
+        .await
+        .expect("created");
+    users
+        .set_password("root", "Admin-Pass-1!")
+        .await
+        .expect("a password");
+    users
+        .add_to_group("root", "admin")
+        .await
+        .expect("in the group");
+    assert_eq!(users.list_group("admin").await.expect("listed"), ["root"]);
+    let tokens = users
+        .sign_in("root", "Admin-Pass-1!")
+        .await
+        .expect("signed in");
+
+    let keys = svless_auth::JwksCache::new(&running.jwks_url()).expect("a key-set client");
+    let verifier = svless_auth::CognitoVerifier::with_keys(
+        &pool.issuer(),
+        keys,
+        svless_auth::TokenUse::Id,
+        [pool.client_id()],
+    );
+    let claims: svless_auth::Claims = verifier
+        .verify(&tokens.id_token)
+        .await
+        .expect("a valid ID token");
+    assert_eq!(claims.groups, ["admin"]);
+    assert_eq!(claims.email.as_deref(), Some("root@example.com"));
+    let access = svless_auth::CognitoVerifier::with_keys(
+        &pool.issuer(),
+        svless_auth::JwksCache::new(&running.jwks_url()).expect("a key-set client"),
+        svless_auth::TokenUse::Access,
+        [pool.client_id()],
+    );
+    access
+        .verify::<serde_json::Map<String, Value>>(&tokens.access_token)
+        .await
+        .expect("a valid access token");
+    let refreshed = users
+        .refresh(tokens.refresh_token.as_deref().expect("a refresh token"))
+        .await
+        .expect("refreshed");
+    verifier
+        .verify::<serde_json::Map<String, Value>>(&refreshed.id_token)
+        .await
+        .expect("a valid refreshed token");
+    let me = cognito
+        .get_user()
+        .access_token(&tokens.access_token)
+        .send()
+        .await
+        .expect("the user");
+    assert_eq!(me.username(), "root");
+
+    // Signing out everywhere revokes the access token and the refresh token.
+    cognito
+        .global_sign_out()
+        .access_token(&tokens.access_token)
+        .send()
+        .await
+        .expect("signed out");
+    let revoked = cognito
+        .get_user()
+        .access_token(&tokens.access_token)
+        .send()
+        .await
+        .expect_err("revoked");
+    assert_eq!(revoked.code(), Some("NotAuthorizedException"));
+    assert!(
+        users
+            .refresh(tokens.refresh_token.as_deref().unwrap_or_default())
+            .await
+            .is_err()
+    );
+    // A disabled user cannot sign in.
+    users.disable("root").await.expect("disabled");
+    assert!(users.sign_in("root", "Admin-Pass-1!").await.is_err());
+}
+
+/// A real WebSocket client: `$connect` refuses without the token; messages select their route
+/// by `action`, non-JSON goes to `$default`; the management API posts to the connection through
+/// aws-sdk-apigatewaymanagement, and answers 410 once it is gone; `$disconnect` runs.
+async fn websocket(running: &svless_local::cloud::Running, shared: &Shared) {
+    use futures_util::SinkExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    let url = running
+        .websocket_url()
+        .expect("the app has WebSocket routes");
+    let refused = tokio_tungstenite::connect_async(format!("{url}/?token=wrong")).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403)
+        }
+        other => panic!("expected a 403 refusal, got {other:?}"),
+    }
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("{url}/?token=letmein"))
+        .await
+        .expect("connected");
+    socket
+        .send(Message::text(r#"{"action": "echo", "text": "hi"}"#))
+        .await
+        .expect("sent");
+    let reply = next_text(&mut socket).await;
+    assert_eq!(reply, "echo: hi");
+    socket
+        .send(Message::text("plain words"))
+        .await
+        .expect("sent");
+    assert_eq!(next_text(&mut socket).await, "default: plain words");
+
+    let id = shared
+        .seen()
+        .iter()
+        .find_map(|l| l.strip_prefix("connect ").map(str::to_owned))
+        .expect("the $connect handler saw the connection");
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "a", "b", None, None, "test",
+        ))
+        .load()
+        .await;
+    let management = aws_sdk_apigatewaymanagement::Client::from_conf(
+        aws_sdk_apigatewaymanagement::config::Builder::from(&config)
+            .endpoint_url(format!("{}/local", running.services_url()))
+            .build(),
+    );
+    management
+        .post_to_connection()
+        .connection_id(&id)
+        .data(aws_smithy_types::Blob::new("pushed"))
+        .send()
+        .await
+        .expect("posted");
+    assert_eq!(next_text(&mut socket).await, "pushed");
+    let described = management
+        .get_connection()
+        .connection_id(&id)
+        .send()
+        .await
+        .expect("described");
+    assert!(described.connected_at().is_some());
+
+    socket.close(None).await.expect("closed");
+    eventually("the $disconnect handler", || {
+        shared.count(&format!("disconnect {id}")) == 1
+    })
+    .await;
+    let gone = management
+        .post_to_connection()
+        .connection_id(&id)
+        .data(aws_smithy_types::Blob::new("late"))
+        .send()
+        .await
+        .expect_err("the connection is gone");
+    assert!(
+        gone.as_service_error()
+            .is_some_and(|e| e.is_gone_exception()),
+        "{gone:?}"
+    );
+}
+
+async fn next_text<S>(socket: &mut S) -> String
+where
+    S: futures_util::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
+{
+    use futures_util::StreamExt as _;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a message in time")
+            .expect("the connection is open")
+            .expect("a frame");
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+            return text.to_string();
+        }
+    }
+}
+
+async fn request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, std::collections::HashMap<String, String>, String) {
+    use http_body_util::BodyExt;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let mut builder = hyper::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let request = builder
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_owned(),
+        )))
+        .expect("a request");
+    let response = client.request(request).await.expect("an answer");
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let body = response.into_body().collect().await.expect("a body");
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&body.to_bytes()).into_owned(),
+    )
 }

@@ -110,6 +110,11 @@ sources! {
 }
 
 impl<S> Sources<S> {
+    /// The route keys of the WebSocket handlers.
+    pub(crate) fn websocket_routes(&self) -> Vec<String> {
+        self.websocket.iter().map(|w| w.route.clone()).collect()
+    }
+
     /// What a source finds wrong with its handlers, one sentence each (for `App::check`).
     pub(crate) fn problems(&self) -> Vec<String> {
         s3::problems(&self.s3)

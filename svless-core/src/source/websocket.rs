@@ -328,7 +328,9 @@ mod connections {
     }
 
     impl Connections {
-        /// The connections of the stage served at `https://{domain}/{stage}`.
+        /// The connections of the stage served at `https://{domain}/{stage}` — or, when
+        /// `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI` is set (the local cloud sets it), at
+        /// `{that endpoint}/{stage}`, as the SDK's service-specific endpoint variable says.
         ///
         /// ```no_run
         /// # async fn doc() {
@@ -338,7 +340,12 @@ mod connections {
         /// # }
         /// ```
         pub fn for_stage(config: &aws_config::SdkConfig, domain: &str, stage: &str) -> Self {
-            let endpoint = format!("https://{domain}/{stage}");
+            let endpoint = match std::env::var("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI") {
+                Ok(local) if !local.is_empty() => {
+                    format!("{}/{stage}", local.trim_end_matches('/'))
+                }
+                _ => format!("https://{domain}/{stage}"),
+            };
             Self::with_endpoint(config, &endpoint)
         }
 

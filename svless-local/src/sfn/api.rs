@@ -639,10 +639,16 @@ impl<S: Send + Sync + 'static> Api<S> {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), std::io::Error> {
-        crate::serve::serve(listener, shutdown, "Step Functions API", move |request| {
-            let api = self.clone();
-            async move { api.answer(request).await }
-        })
+        crate::serve::serve(
+            listener,
+            shutdown,
+            "Step Functions API",
+            false,
+            move |request, _| {
+                let api = self.clone();
+                async move { api.answer(request).await }
+            },
+        )
         .await;
         Ok(())
     }

@@ -65,6 +65,36 @@ impl LocalDirStore {
         })
     }
 
+    /// A presigned URL on the local cloud's services port (see
+    /// [`crate::local::set_presign_endpoint`]); without a local cloud, not supported.
+    fn presign(
+        &self,
+        method: &str,
+        key: &Key,
+        content_type: Option<&str>,
+        expires_in: std::time::Duration,
+    ) -> Result<super::Presigned> {
+        let Some(signer) = crate::local::presigner() else {
+            return Err(super::Error::NotSupported {
+                backend: self.engine.backend(),
+                feature: "presigned URLs",
+            });
+        };
+        if expires_in > super::presign::MAX_EXPIRES {
+            return Err(super::Error::Validation {
+                message: "a presigned URL is valid for at most seven days (604800 seconds)".into(),
+            });
+        }
+        Ok(signer.presign(
+            method,
+            self.engine.bucket(),
+            key.as_str(),
+            content_type,
+            expires_in,
+            SystemTime::now(),
+        ))
+    }
+
     /// The directory.
     pub fn root(&self) -> &Path {
         &self.root

@@ -32,6 +32,20 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
+    /// Memory buckets have no URL: presigning is not supported.
+    fn presign(
+        &self,
+        _method: &str,
+        _key: &Key,
+        _content_type: Option<&str>,
+        _expires_in: std::time::Duration,
+    ) -> Result<super::Presigned> {
+        Err(super::Error::NotSupported {
+            backend: self.engine.backend(),
+            feature: "presigned URLs",
+        })
+    }
+
     /// An empty bucket named `bucket`.
     pub fn new(bucket: &str) -> Self {
         MemoryStore {
@@ -92,6 +106,23 @@ macro_rules! engine_store {
 
             fn backend(&self) -> &'static str {
                 self.engine.backend()
+            }
+
+            fn presign_get<'a>(
+                &'a self,
+                key: &'a Key,
+                expires_in: std::time::Duration,
+            ) -> BoxFuture<'a, Result<super::Presigned>> {
+                Box::pin(async move { self.presign("GET", key, None, expires_in) })
+            }
+
+            fn presign_put<'a>(
+                &'a self,
+                key: &'a Key,
+                content_type: &'a str,
+                expires_in: std::time::Duration,
+            ) -> BoxFuture<'a, Result<super::Presigned>> {
+                Box::pin(async move { self.presign("PUT", key, Some(content_type), expires_in) })
             }
 
             fn put<'a>(

@@ -43,6 +43,7 @@ mod lifecycle;
 mod local;
 mod memory;
 mod notify;
+pub mod presign;
 #[cfg(feature = "s3")]
 mod s3;
 mod types;
