@@ -21,6 +21,15 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+/// The issuer of a pool's tokens, as Cognito writes it (`iss`).
+///
+/// ```
+/// assert_eq!(svless_local::cognito::issuer("us-east-1_X"), "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_X");
+/// ```
+pub fn issuer(pool_id: &str) -> String {
+    format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}")
+}
+
 /// How long ID and access tokens last (Cognito's default: one hour).
 pub const TOKEN_SECONDS: i64 = 3600;
 
@@ -206,10 +215,7 @@ impl UserPool {
 
     /// The issuer of the pool's tokens: the one the pool would have on AWS.
     pub fn issuer(&self) -> String {
-        format!(
-            "https://cognito-idp.us-east-1.amazonaws.com/{}",
-            self.config.pool_id
-        )
+        issuer(&self.config.pool_id)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Stored> {

@@ -13,6 +13,7 @@
 
 pub mod cloud;
 pub mod cognito;
+pub mod gateway;
 mod s3;
 mod serve;
 pub mod sfn;

@@ -140,6 +140,19 @@ async fn hello() -> &'static str {
     "hello"
 }
 
+/// What the gateway's JWT authorizer passed on.
+async fn me(ctx: svless::Context) -> svless::Json<Value> {
+    svless::Json(json!({
+        "claims": ctx.claims().cloned(),
+        "scopes": ctx.authorizer.get("jwt").and_then(|j| j.get("scopes")).cloned(),
+    }))
+}
+
+async fn slow() -> &'static str {
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    "late"
+}
+
 async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     for _ in 0..400 {
         if check() {
@@ -180,6 +193,8 @@ async fn the_whole_app_runs_on_the_local_cloud() {
     let app = App::new()
         .state(shared.clone())
         .route_fn("GET", "/hello", hello)
+        .route_fn("GET", "/me", me)
+        .route_fn("GET", "/slow", slow)
         .on(on_upload)
         .on(on_note)
         .on(stamp)
@@ -195,6 +210,13 @@ async fn the_whole_app_runs_on_the_local_cloud() {
             groups: vec!["admin".into()],
             ..svless_local::cognito::PoolConfig::default()
         })
+        .jwt_authorizer(
+            svless_local::gateway::JwtAuthorizer::local_pool(
+                &svless_local::cognito::PoolConfig::default(),
+            )
+            .public(["GET /hello", "GET /slow"]),
+        )
+        .integration_timeout(Duration::from_millis(500))
         .state_machine(
             "stamper",
             r#"{"StartAt": "Stamp", "States": {"Stamp": {"Type": "Task",
@@ -342,7 +364,8 @@ async fn the_whole_app_runs_on_the_local_cloud() {
     assert!(refused.contains("UnknownOperationException"), "{refused}");
 
     presigned_urls(&running, &shared).await;
-    user_pool(&running).await;
+    let token = user_pool(&running).await;
+    authorizer(&running, &token).await;
     websocket(&running, &shared).await;
 
     let http = running.http_url();
@@ -509,7 +532,7 @@ async fn presigned_urls(running: &svless_local::cloud::Running, shared: &Shared)
 
 /// The local user pool through aws-sdk-cognitoidentityprovider, its tokens checked by
 /// svless-auth's verifier against the pool's key set on the services port.
-async fn user_pool(running: &svless_local::cloud::Running) {
+async fn user_pool(running: &svless_local::cloud::Running) -> String {
     use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata as _;
     use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -585,6 +608,20 @@ async fn user_pool(running: &svless_local::cloud::Running) {
         .await
         .expect_err("a wrong password");
     assert_eq!(wrong.code(), Some("NotAuthorizedException"));
+    let ann = cognito
+        .initiate_auth()
+        .client_id(pool.client_id())
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", "ann")
+        .auth_parameters("PASSWORD", "Correct-Horse-9!")
+        .send()
+        .await
+        .expect("ann signs in");
+    let ann_token = ann
+        .authentication_result()
+        .and_then(|r| r.id_token())
+        .expect("an ID token")
+        .to_owned();
 
     // An administrator in the admin group, through svless-auth's CognitoUsers.
     let users = svless_auth::users::CognitoUsers::new(&config, pool.pool_id(), pool.client_id());
@@ -668,6 +705,47 @@ async fn user_pool(running: &svless_local::cloud::Running) {
     // A disabled user cannot sign in.
     users.disable("root").await.expect("disabled");
     assert!(users.sign_in("root", "Admin-Pass-1!").await.is_err());
+    ann_token
+}
+
+/// The gateway's JWT authorizer: guarded routes need a valid token and get its claims as HTTP
+/// APIs pass them (every value a string); public routes do not; a slow handler meets the
+/// integration timeout.
+async fn authorizer(running: &svless_local::cloud::Running, token: &str) {
+    let url = format!("{}/me", running.http_url());
+    let (status, _, body) = request("GET", &url, &[], "").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (401, r#"{"message":"Unauthorized"}"#)
+    );
+    let (status, _, _) = request("GET", &url, &[("authorization", "Bearer not.a.token")], "").await;
+    assert_eq!(status, 401);
+    let mut tampered = token.to_owned();
+    tampered.pop();
+    let (status, _, _) = request("GET", &url, &[("authorization", &tampered)], "").await;
+    assert_eq!(status, 401);
+    let (status, _, body) = request(
+        "GET",
+        &url,
+        &[("authorization", &format!("Bearer {token}"))],
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(body["claims"]["cognito:username"], "ann");
+    assert_eq!(body["claims"]["email_verified"], "true");
+    assert!(body["claims"]["exp"].is_string(), "{body}");
+    assert_eq!(body["claims"]["aud"], running.user_pool().client_id());
+    // Public routes pass without a token.
+    let (status, _, _) = request("GET", &format!("{}/hello", running.http_url()), &[], "").await;
+    assert_eq!(status, 200);
+    // API Gateway stops waiting: an HTTP API answers 503.
+    let (status, _, body) = request("GET", &format!("{}/slow", running.http_url()), &[], "").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (503, r#"{"message":"Service Unavailable"}"#)
+    );
 }
 
 /// A real WebSocket client: `$connect` refuses without the token; messages select their route
