@@ -686,6 +686,16 @@ impl<S: Send + Sync + 'static> App<S> {
         self.sources.takes(kind)
     }
 
+    /// The `source` and `detail-type` each `#[svless::event]` handler takes (`None`: any): the
+    /// rules a local EventBridge routes events to the app by, when none are configured.
+    ///
+    /// ```
+    /// assert!(svless_core::App::new().event_filters().is_empty());
+    /// ```
+    pub fn event_filters(&self) -> Vec<(Option<String>, Option<String>)> {
+        self.sources.event_filters()
+    }
+
     /// The route keys of the app's WebSocket handlers (`$connect`, `$default`, actions): what a
     /// local WebSocket gateway selects routes from.
     ///

@@ -40,9 +40,12 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::cognito::{PoolConfig, UserPool};
+use crate::events::{EventPattern, Schedule};
 use crate::gateway::{Authorizer, Gateway as HttpGateway, JwtAuthorizer};
 use crate::sfn::{Api, Clock, StepFunctions};
+use crate::sqs::{Queues, SqsMapping};
 use crate::websocket::{Connections, Gateway, Limits};
+use svless_store::delivery::invoke_async;
 
 /// The variable that marks the process the local cloud runs in (set by [`run`] on the copy
 /// of the program it starts with the endpoint variables in place).
@@ -53,8 +56,10 @@ pub const DEFAULT_PORT: u16 = 3000;
 
 /// The AWS services the local cloud answers, with the variable the AWS SDKs read for each
 /// service's endpoint (`AWS_ENDPOINT_URL_<SERVICE>`).
-pub const SERVICES: [(&str, &str); 3] = [
+pub const SERVICES: [(&str, &str); 5] = [
     ("Step Functions", "AWS_ENDPOINT_URL_SFN"),
+    ("SQS", "AWS_ENDPOINT_URL_SQS"),
+    ("EventBridge", "AWS_ENDPOINT_URL_EVENTBRIDGE"),
     (
         "Cognito user pools",
         "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
@@ -100,6 +105,25 @@ pub enum CloudError {
     /// The route selection expression is not one the local gateway evaluates.
     #[error("the route selection expression `{0}` is not `$request.body.<path>`")]
     RouteSelection(String),
+    /// An event pattern EventBridge would refuse.
+    #[error("the rule `{name}` has an invalid event pattern: {message}")]
+    Rule {
+        /// The rule.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A schedule expression EventBridge would refuse.
+    #[error("the schedule `{name}` is invalid: {message}")]
+    Schedule {
+        /// The schedule.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// No schedule has that name.
+    #[error("there is no schedule `{0}`")]
+    NoSchedule(String),
     /// The JWT authorizer could not be set up.
     #[error("the JWT authorizer cannot be set up: {0}")]
     Authorizer(String),
@@ -136,6 +160,10 @@ pub struct Cloud<S> {
     route_selection: String,
     authorizer: Option<JwtAuthorizer>,
     timeout: Duration,
+    rules: Vec<(String, serde_json::Value)>,
+    schedules: Vec<(String, String)>,
+    event_retry: AsyncRetry,
+    sqs_mapping: SqsMapping,
 }
 
 fn port_from_env(var: &str) -> Option<u16> {
@@ -171,7 +199,63 @@ impl<S: Send + Sync + 'static> Cloud<S> {
             route_selection: "$request.body.action".into(),
             authorizer: None,
             timeout: Duration::from_secs(29),
+            rules: Vec::new(),
+            schedules: Vec::new(),
+            event_retry: AsyncRetry::default(),
+            sqs_mapping: SqsMapping::default(),
         }
+    }
+
+    /// The event source mapping of the local queues: every queue that is not another's
+    /// dead-letter queue delivers to the app's `#[svless::sqs]` handlers.
+    ///
+    /// ```
+    /// use svless_local::sqs::SqsMapping;
+    /// let cloud = svless_local::cloud::Cloud::new(svless_core::App::new())
+    ///     .sqs_mapping(SqsMapping { batch_size: 1, ..SqsMapping::default() });
+    /// ```
+    pub fn sqs_mapping(mut self, mapping: SqsMapping) -> Self {
+        self.sqs_mapping = mapping;
+        self
+    }
+
+    /// An EventBridge rule: events sent with `PutEvents` that match `pattern` go to the app.
+    /// Without rules, the app's `#[svless::event]` handlers make them: one rule per handler, on
+    /// its `source` and `detail-type`. An event that several rules match invokes the app once.
+    ///
+    /// ```
+    /// let cloud = svless_local::cloud::Cloud::new(svless_core::App::new())
+    ///     .rule("big-orders", serde_json::json!({"source": ["shop"], "detail": {"total": [{"numeric": [">", 100]}]}}));
+    /// ```
+    pub fn rule(mut self, name: &str, pattern: serde_json::Value) -> Self {
+        self.rules.push((name.to_owned(), pattern));
+        self
+    }
+
+    /// A schedule: `rate(...)` or six-field `cron(...)` (UTC), firing a `Scheduled Event`
+    /// (`source` `aws.events`) at the app; [`Running::fire`] fires it now. An expression
+    /// EventBridge refuses is refused at start-up.
+    ///
+    /// ```
+    /// let cloud = svless_local::cloud::Cloud::new(svless_core::App::new()).schedule("nightly", "cron(0 3 * * ? *)");
+    /// ```
+    pub fn schedule(mut self, name: &str, expression: &str) -> Self {
+        self.schedules
+            .push((name.to_owned(), expression.to_owned()));
+        self
+    }
+
+    /// How EventBridge events and schedules are retried (asynchronous invocations: twice by
+    /// default).
+    ///
+    /// ```
+    /// use svless_store::delivery::AsyncRetry;
+    /// let cloud = svless_local::cloud::Cloud::new(svless_core::App::new())
+    ///     .event_retry(AsyncRetry { retries: 0, ..AsyncRetry::default() });
+    /// ```
+    pub fn event_retry(mut self, retry: AsyncRetry) -> Self {
+        self.event_retry = retry;
+        self
     }
 
     /// A JWT authorizer at the HTTP API, as an HTTP API runs one: a guarded route without a
@@ -331,6 +415,44 @@ impl<S: Send + Sync + 'static> Cloud<S> {
         else {
             return Err(CloudError::RouteSelection(self.route_selection));
         };
+        let mut rules = Vec::new();
+        for (name, pattern) in &self.rules {
+            let parsed = EventPattern::parse(pattern).map_err(|e| CloudError::Rule {
+                name: name.clone(),
+                message: e.to_string(),
+            })?;
+            rules.push(parsed);
+        }
+        if self.rules.is_empty() {
+            for (source, detail_type) in self.app.event_filters() {
+                let mut pattern = serde_json::Map::new();
+                if let Some(source) = source {
+                    pattern.insert("source".into(), json!([source]));
+                }
+                if let Some(detail_type) = detail_type {
+                    pattern.insert("detail-type".into(), json!([detail_type]));
+                }
+                if pattern.is_empty() {
+                    pattern.insert("source".into(), json!([{"exists": true}]));
+                }
+                let parsed =
+                    EventPattern::parse(&serde_json::Value::Object(pattern)).map_err(|e| {
+                        CloudError::Rule {
+                            name: "(from the app's handlers)".into(),
+                            message: e.to_string(),
+                        }
+                    })?;
+                rules.push(parsed);
+            }
+        }
+        let mut schedules = Vec::new();
+        for (name, expression) in &self.schedules {
+            let schedule = Schedule::parse(expression).map_err(|e| CloudError::Schedule {
+                name: name.clone(),
+                message: e.to_string(),
+            })?;
+            schedules.push((name.clone(), schedule));
+        }
         match &self.data_dir {
             Some(dir) => svless_store::local::set_data_dir(dir)?,
             None => svless_store::local::check_writable(&svless_store::local::data_dir())?,
@@ -403,6 +525,7 @@ impl<S: Send + Sync + 'static> Cloud<S> {
 
         let app = Arc::new(self.app);
         let connections = Connections::default();
+        let queues = Queues::new(&services_url);
         let sfn = StepFunctions::shared(app.clone()).clock(Clock::Wall);
         let api = Api::new(sfn);
         let mut machines = Vec::new();
@@ -455,7 +578,16 @@ impl<S: Send + Sync + 'static> Cloud<S> {
         {
             let stopped = stopped.clone();
             let services_state = Services {
+                events: Arc::new(EventBus {
+                    app: app.clone(),
+                    rules,
+                    retry: AsyncRetry {
+                        on_failure: Some(chain(self.event_retry.on_failure.clone(), sink.clone())),
+                        ..self.event_retry.clone()
+                    },
+                }),
                 sfn: api,
+                queues: queues.clone(),
                 pool: pool.clone(),
                 connections: connections.clone(),
             };
@@ -490,6 +622,14 @@ impl<S: Send + Sync + 'static> Cloud<S> {
                 svless_store::object::deliver_with(&app, changes, &retry).await;
             });
         }
+        if app.handles(&SourceKind::Sqs) {
+            let app = app.clone();
+            let queues = queues.clone();
+            let mapping = self.sqs_mapping;
+            deliveries.spawn(async move {
+                crate::sqs::deliver(app, queues, mapping).await;
+            });
+        }
         if app.handles(&SourceKind::DynamoDbStreams) {
             let app = app.clone();
             let mapping = StreamMapping {
@@ -501,7 +641,39 @@ impl<S: Send + Sync + 'static> Cloud<S> {
                 svless_store::dynamo::deliver_stream_with(&app, changes, &mapping).await;
             });
         }
+        let mut fires = std::collections::HashMap::new();
+        for (name, schedule) in schedules {
+            let (fire, mut fired) =
+                tokio::sync::mpsc::unbounded_channel::<tokio::sync::oneshot::Sender<bool>>();
+            fires.insert(name.clone(), fire);
+            let app = app.clone();
+            let retry = AsyncRetry {
+                on_failure: Some(chain(self.event_retry.on_failure.clone(), sink.clone())),
+                ..self.event_retry.clone()
+            };
+            deliveries.spawn(async move {
+                loop {
+                    let now = chrono::Utc::now();
+                    let Some(next) = schedule.next_after(now) else {
+                        tracing::info!(schedule = name, "the schedule will not fire again");
+                        std::future::pending::<()>().await;
+                        return;
+                    };
+                    let wait = (next - now).to_std().unwrap_or_default();
+                    let answer = tokio::select! {
+                        () = tokio::time::sleep(wait) => None,
+                        asked = fired.recv() => asked,
+                    };
+                    let payload = scheduled_event(&name).to_string();
+                    let delivered = invoke_async(&app, payload.as_bytes(), &retry, &name).await;
+                    if let Some(answer) = answer {
+                        let _ = answer.send(delivered);
+                    }
+                }
+            });
+        }
         Ok(Running {
+            fires,
             http_addr,
             services_addr,
             websocket_addr,
@@ -550,9 +722,111 @@ async fn wait_for(mut stopped: watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
 }
 
+/// The local event bus: `PutEvents` entries that match a rule go to the app.
+struct EventBus<S> {
+    app: Arc<App<S>>,
+    rules: Vec<EventPattern>,
+    retry: AsyncRetry,
+}
+
+/// The event EventBridge sends for a schedule ("Scheduled Event", EventBridge user guide).
+fn scheduled_event(name: &str) -> serde_json::Value {
+    json!({
+        "version": "0",
+        "id": uuid::Uuid::new_v4().to_string(),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "region": "us-east-1",
+        "resources": [format!("arn:aws:events:us-east-1:123456789012:rule/{name}")],
+        "detail": {},
+    })
+}
+
+impl<S: Send + Sync + 'static> EventBus<S> {
+    /// `PutEvents`: each valid entry becomes an event; those a rule matches are delivered as
+    /// asynchronous invocations.
+    fn put_events(
+        self: &Arc<Self>,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, (&'static str, String)> {
+        let entries = body["Entries"]
+            .as_array()
+            .ok_or(("ValidationException", "1 validation error detected: Value null at 'entries' failed to satisfy constraint: Member must not be null".to_owned()))?;
+        if entries.is_empty() || entries.len() > 10 {
+            return Err((
+                "ValidationException",
+                format!(
+                    "1 validation error detected: Value '{}' at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10 and greater than or equal to 1",
+                    entries.len()
+                ),
+            ));
+        }
+        let mut out = Vec::new();
+        let mut failed = 0;
+        for entry in entries {
+            let source = entry["Source"].as_str().filter(|s| !s.is_empty());
+            let detail_type = entry["DetailType"].as_str().filter(|s| !s.is_empty());
+            let detail = entry["Detail"].as_str().filter(|s| !s.is_empty());
+            let error =
+                |code: &str, message: &str| json!({"ErrorCode": code, "ErrorMessage": message});
+            let (Some(source), Some(detail_type), Some(detail)) = (source, detail_type, detail)
+            else {
+                failed += 1;
+                let missing = if source.is_none() {
+                    "Source"
+                } else if detail_type.is_none() {
+                    "DetailType"
+                } else {
+                    "Detail"
+                };
+                out.push(error("InvalidArgument", &format!("Parameter {missing} is not valid. Reason: {missing} is a required argument.")));
+                continue;
+            };
+            let detail: serde_json::Value = match serde_json::from_str(detail) {
+                Ok(detail @ serde_json::Value::Object(_)) => detail,
+                _ => {
+                    failed += 1;
+                    out.push(error("MalformedDetail", "Detail is malformed."));
+                    continue;
+                }
+            };
+            let id = uuid::Uuid::new_v4().to_string();
+            let time = entry["Time"]
+                .as_f64()
+                .and_then(|t| chrono::DateTime::from_timestamp(t as i64, 0))
+                .unwrap_or_else(chrono::Utc::now);
+            let event = json!({
+                "version": "0",
+                "id": id,
+                "detail-type": detail_type,
+                "source": source,
+                "account": "123456789012",
+                "time": time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "region": "us-east-1",
+                "resources": entry["Resources"].as_array().cloned().unwrap_or_default(),
+                "detail": detail,
+            });
+            if self.rules.iter().any(|rule| rule.matches(&event)) {
+                let bus = self.clone();
+                tokio::spawn(async move {
+                    let payload = event.to_string();
+                    let what = format!("{} {}", event["source"], event["detail-type"]);
+                    invoke_async(&bus.app, payload.as_bytes(), &bus.retry, &what).await;
+                });
+            }
+            out.push(json!({"EventId": id}));
+        }
+        Ok(json!({"FailedEntryCount": failed, "Entries": out}))
+    }
+}
+
 /// What the services port answers.
 struct Services<S> {
+    events: Arc<EventBus<S>>,
     sfn: Api<S>,
+    queues: Queues,
     pool: UserPool,
     connections: Connections,
 }
@@ -560,7 +834,9 @@ struct Services<S> {
 impl<S> Clone for Services<S> {
     fn clone(&self) -> Self {
         Self {
+            events: self.events.clone(),
             sfn: self.sfn.clone(),
+            queues: self.queues.clone(),
             pool: self.pool.clone(),
             connections: self.connections.clone(),
         }
@@ -625,6 +901,79 @@ async fn route_service<S: Send + Sync + 'static>(
     if target.starts_with("AWSStepFunctions.") {
         return services.sfn.answer(request).await;
     }
+    if let Some(operation) = target.strip_prefix("AmazonSQS.") {
+        const JSON_1_0: &str = "application/x-amz-json-1.0";
+        let body = match Limited::new(request.into_body(), 1024 * 1024)
+            .collect()
+            .await
+        {
+            Ok(body) => body.to_bytes(),
+            Err(_) => {
+                return json_reply(
+                    413,
+                    JSON_1_0,
+                    &json!({"__type": "com.amazonaws.sqs#BatchRequestTooLong", "message": "the request is too large"}),
+                );
+            }
+        };
+        let body: serde_json::Value = match serde_json::from_slice(&body) {
+            Ok(body) => body,
+            Err(e) => {
+                return json_reply(
+                    400,
+                    JSON_1_0,
+                    &json!({"__type": "com.amazonaws.sqs#InvalidParameterValue", "message": e.to_string()}),
+                );
+            }
+        };
+        return match services.queues.call(operation, &body) {
+            Ok(out) => json_reply(200, JSON_1_0, &out),
+            Err(e) => json_reply(
+                400,
+                JSON_1_0,
+                &json!({"__type": format!("com.amazonaws.sqs#{}", e.code), "message": e.message}),
+            ),
+        };
+    }
+    if let Some(operation) = target.strip_prefix("AWSEvents.") {
+        const JSON_1_1: &str = "application/x-amz-json-1.1";
+        let body = match Limited::new(request.into_body(), 1024 * 1024)
+            .collect()
+            .await
+        {
+            Ok(body) => body.to_bytes(),
+            Err(_) => {
+                return json_reply(
+                    413,
+                    JSON_1_1,
+                    &json!({"__type": "ValidationException", "message": "Total size of the entries in the request is over the limit."}),
+                );
+            }
+        };
+        let body: serde_json::Value = match serde_json::from_slice(&body) {
+            Ok(body) => body,
+            Err(e) => {
+                return json_reply(
+                    400,
+                    JSON_1_1,
+                    &json!({"__type": "SerializationException", "message": e.to_string()}),
+                );
+            }
+        };
+        if operation != "PutEvents" {
+            return json_reply(
+                400,
+                JSON_1_1,
+                &json!({"__type": "UnknownOperationException", "message": format!("the local event bus answers PutEvents, not {operation}")}),
+            );
+        }
+        return match services.events.put_events(&body) {
+            Ok(out) => json_reply(200, JSON_1_1, &out),
+            Err((code, message)) => {
+                json_reply(400, JSON_1_1, &json!({"__type": code, "message": message}))
+            }
+        };
+    }
     if let Some(operation) = target.strip_prefix("AWSCognitoIdentityProviderService.") {
         const JSON_1_1: &str = "application/x-amz-json-1.1";
         let body = match Limited::new(request.into_body(), 1024 * 1024)
@@ -680,7 +1029,7 @@ async fn route_service<S: Send + Sync + 'static>(
     let body = json!({
         "__type": "UnknownOperationException",
         "message": format!(
-            "`{target}` is not a service the local cloud answers (Step Functions, Cognito user pools, WebSocket connections, presigned S3 URLs)"
+            "`{target}` is not a service the local cloud answers (Step Functions, SQS, EventBridge PutEvents, Cognito user pools, WebSocket connections, presigned S3 URLs)"
         ),
     });
     json_reply(400, "application/x-amz-json-1.0", &body)
@@ -688,6 +1037,10 @@ async fn route_service<S: Send + Sync + 'static>(
 
 /// A running local cloud.
 pub struct Running {
+    fires: std::collections::HashMap<
+        String,
+        tokio::sync::mpsc::UnboundedSender<tokio::sync::oneshot::Sender<bool>>,
+    >,
     http_addr: SocketAddr,
     services_addr: SocketAddr,
     websocket_addr: Option<SocketAddr>,
@@ -729,6 +1082,21 @@ impl Running {
             self.services_url(),
             self.pool.pool_id()
         )
+    }
+
+    /// Fires the schedule `name` now (its next regular firing stays as it was); returns whether
+    /// the app handled the event (after the retries, if it failed).
+    pub async fn fire(&self, name: &str) -> Result<bool, CloudError> {
+        let fire = self
+            .fires
+            .get(name)
+            .ok_or_else(|| CloudError::NoSchedule(name.to_owned()))?;
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        fire.send(answer)
+            .map_err(|_| CloudError::NoSchedule(name.to_owned()))?;
+        answered
+            .await
+            .map_err(|_| CloudError::NoSchedule(name.to_owned()))
     }
 
     /// The data directory.

@@ -13,8 +13,10 @@
 
 pub mod cloud;
 pub mod cognito;
+pub mod events;
 pub mod gateway;
 mod s3;
 mod serve;
 pub mod sfn;
+pub mod sqs;
 pub mod websocket;

@@ -129,7 +129,7 @@ pub(crate) fn now() -> String {
 
 /// The invocation record of an asynchronous invocation given up on ("Adding a destination",
 /// Lambda developer guide: `requestContext.condition` is `RetriesExhausted`).
-pub(crate) fn async_failure(
+fn async_failure(
     request_id: &str,
     payload: &[u8],
     invocations: u32,
@@ -165,5 +165,55 @@ pub(crate) fn give_up(sink: Option<&FailureSink>, record: Value) {
     tracing::error!(record = %record, "gave up on an event: its on-failure record follows");
     if let Some(sink) = sink {
         sink(record);
+    }
+}
+
+/// One asynchronous invocation of `app` with `payload`, as Lambda makes it for S3
+/// notifications, EventBridge rules and schedules: the first attempt, `retry.retries` retries with
+/// doubling backoff, then an on-failure record (logged, and handed to the sink). Returns whether
+/// an attempt succeeded. `what` names the event in the log.
+///
+/// ```
+/// # async fn doc(app: svless_core::App) {
+/// use svless_store::delivery::{AsyncRetry, invoke_async};
+/// let delivered = invoke_async(&app, br#"{"source": "demo"}"#, &AsyncRetry::default(), "a demo event").await;
+/// # }
+/// ```
+pub async fn invoke_async<S: Send + Sync + 'static>(
+    app: &svless_core::App<S>,
+    payload: &[u8],
+    retry: &AsyncRetry,
+    what: &str,
+) -> bool {
+    let request_id = svless_core::local::request_id();
+    let mut wait = retry.backoff;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut context = svless_core::Context::local();
+        context.request_id = request_id.clone();
+        let Err(error) = app.dispatch(payload, context).await else {
+            return true;
+        };
+        tracing::warn!(
+            error_type = error.error_type(),
+            error = error.message(),
+            event = what,
+            attempt,
+            "an asynchronous invocation failed"
+        );
+        if attempt > retry.retries {
+            let record = async_failure(
+                &request_id,
+                payload,
+                attempt,
+                error.error_type(),
+                error.message(),
+            );
+            give_up(retry.on_failure.as_ref(), record);
+            return false;
+        }
+        tokio::time::sleep(wait).await;
+        wait = wait.saturating_mul(2);
     }
 }

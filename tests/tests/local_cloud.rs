@@ -7,12 +7,15 @@
 //! The local stores are one per process, so this file holds one test that runs the scenarios
 //! in turn against one cloud.
 
+use md5::Digest as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use svless::source::dynamodb::{Change, StreamRecord};
+use svless::source::eventbridge::{Event, Scheduled};
 use svless::source::s3::S3Object;
+use svless::source::sqs::Message;
 use svless::source::websocket::WsMessage;
 use svless::{App, State};
 use svless_local::cloud::Cloud;
@@ -131,6 +134,30 @@ async fn ws_disconnect(message: WsMessage<()>, State(shared): State<Shared>) {
     shared.push(format!("disconnect {}", message.connection_id));
 }
 
+#[derive(Debug, Deserialize)]
+struct Order {
+    id: String,
+}
+
+#[svless::event(source = "shop", detail_type = "Order Placed")]
+async fn on_order(event: Event<Order>, State(shared): State<Shared>) {
+    shared.push(format!("order {}", event.detail.id));
+}
+
+#[svless::event(source = "aws.events", detail_type = "Scheduled Event")]
+async fn nightly(event: Scheduled, State(shared): State<Shared>) {
+    shared.push(format!("scheduled {}", event.resources.join(",")));
+}
+
+#[svless::sqs]
+async fn on_job(message: Message<String>, State(shared): State<Shared>) -> Result<(), Failure> {
+    shared.push(format!("job {}", message.body));
+    if message.body.starts_with("fail") {
+        return Err(Failure::Refused(message.body));
+    }
+    Ok(())
+}
+
 #[svless::task(name = "stamp")]
 async fn stamp(input: Value) -> Value {
     json!({ "stamped": input })
@@ -201,7 +228,10 @@ async fn the_whole_app_runs_on_the_local_cloud() {
         .on(ws_connect)
         .on(ws_echo)
         .on(ws_default)
-        .on(ws_disconnect);
+        .on(ws_disconnect)
+        .on(on_order)
+        .on(nightly)
+        .on(on_job);
     let running = Cloud::new(app)
         .http_addr(([127, 0, 0, 1], 0).into())
         .services_addr(([127, 0, 0, 1], 0).into())
@@ -217,6 +247,7 @@ async fn the_whole_app_runs_on_the_local_cloud() {
             .public(["GET /hello", "GET /slow"]),
         )
         .integration_timeout(Duration::from_millis(500))
+        .schedule("nightly", "cron(0 3 * * ? *)")
         .state_machine(
             "stamper",
             r#"{"StartAt": "Stamp", "States": {"Stamp": {"Type": "Task",
@@ -357,8 +388,8 @@ async fn the_whole_app_runs_on_the_local_cloud() {
     // Another service's operation is refused by name.
     let refused = raw_post(
         &running.services_url(),
-        "AmazonSQS.SendMessage",
-        r#"{"QueueUrl":"x","MessageBody":"y"}"#,
+        "DynamoDB_20120810.PutItem",
+        r#"{"TableName":"notes","Item":{}}"#,
     )
     .await;
     assert!(refused.contains("UnknownOperationException"), "{refused}");
@@ -367,6 +398,8 @@ async fn the_whole_app_runs_on_the_local_cloud() {
     let token = user_pool(&running).await;
     authorizer(&running, &token).await;
     websocket(&running, &shared).await;
+    eventbridge(&running, &shared).await;
+    queues(&running, &shared).await;
 
     let http = running.http_url();
     running.shutdown().await;
@@ -889,4 +922,222 @@ async fn request(
         headers,
         String::from_utf8_lossy(&body.to_bytes()).into_owned(),
     )
+}
+
+/// `PutEvents` through aws-sdk-eventbridge: entries the app's rules match reach its handler,
+/// others do not, malformed ones are refused by entry; a schedule fires on demand.
+async fn eventbridge(running: &svless_local::cloud::Running, shared: &Shared) {
+    use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(running.services_url())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "a", "b", None, None, "test",
+        ))
+        .load()
+        .await;
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let entry = |source: &str, detail: &str| {
+        PutEventsRequestEntry::builder()
+            .source(source)
+            .detail_type("Order Placed")
+            .detail(detail)
+            .build()
+    };
+    let out = events
+        .put_events()
+        .entries(entry("shop", r#"{"id": "o-1"}"#))
+        .entries(entry("elsewhere", r#"{"id": "o-2"}"#))
+        .entries(entry("shop", "not json"))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(out.failed_entry_count(), 1);
+    assert_eq!(out.entries()[2].error_code(), Some("MalformedDetail"));
+    assert!(out.entries()[0].event_id().is_some());
+    eventually("the order event", || shared.count("order o-1") == 1).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        shared.count("order o-2"),
+        0,
+        "an event no rule matches reached the app"
+    );
+
+    assert!(running.fire("nightly").await.expect("a schedule"));
+    assert_eq!(
+        shared.count("scheduled arn:aws:events:us-east-1:123456789012:rule/nightly"),
+        1
+    );
+    assert!(running.fire("weekly").await.is_err());
+}
+
+#[tokio::test]
+async fn a_schedule_expression_eventbridge_refuses_stops_the_start() {
+    let err = match Cloud::new(App::new())
+        .schedule("broken", "cron(0 12 * * * *)")
+        .start()
+        .await
+    {
+        Ok(_) => panic!("a cloud with an invalid schedule started"),
+        Err(err) => err.to_string(),
+    };
+    assert!(err.contains("the schedule `broken` is invalid"), "{err}");
+}
+
+/// SQS through aws-sdk-sqs: messages reach the handler; one that keeps failing comes back after
+/// the visibility timeout and goes to the dead-letter queue after `maxReceiveCount` receives;
+/// a FIFO queue keeps each group in order and drops duplicates.
+async fn queues(running: &svless_local::cloud::Running, shared: &Shared) {
+    use aws_sdk_sqs::error::ProvideErrorMetadata as _;
+    use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(running.services_url())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "a", "b", None, None, "test",
+        ))
+        .load()
+        .await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let missing = sqs
+        .get_queue_url()
+        .queue_name("nope")
+        .send()
+        .await
+        .expect_err("no queue");
+    assert_eq!(missing.code(), Some("QueueDoesNotExist"));
+    let dlq = sqs
+        .create_queue()
+        .queue_name("jobs-dlq")
+        .send()
+        .await
+        .expect("created");
+    let dlq_url = dlq.queue_url().expect("a URL").to_owned();
+    let jobs = sqs
+        .create_queue()
+        .queue_name("jobs")
+        .attributes(QueueAttributeName::VisibilityTimeout, "1")
+        .attributes(
+            QueueAttributeName::RedrivePolicy,
+            json!({"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:jobs-dlq", "maxReceiveCount": 2}).to_string(),
+        )
+        .send()
+        .await
+        .expect("created");
+    let jobs_url = jobs.queue_url().expect("a URL").to_owned();
+    assert_eq!(
+        sqs.get_queue_url()
+            .queue_name("jobs")
+            .send()
+            .await
+            .expect("found")
+            .queue_url(),
+        Some(jobs_url.as_str())
+    );
+    let sent = sqs
+        .send_message()
+        .queue_url(&jobs_url)
+        .message_body("ok-1")
+        .send()
+        .await
+        .expect("sent");
+    // MD5 of "ok-1", as SQS reports it.
+    assert_eq!(
+        sent.md5_of_message_body(),
+        Some(format!("{:x}", md5::Md5::digest(b"ok-1")).as_str())
+    );
+    let batch = sqs
+        .send_message_batch()
+        .queue_url(&jobs_url)
+        .entries(
+            aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                .id("a")
+                .message_body("ok-2")
+                .build()
+                .expect("an entry"),
+        )
+        .entries(
+            aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                .id("b")
+                .message_body("fail-1")
+                .build()
+                .expect("an entry"),
+        )
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(batch.successful().len(), 2);
+    eventually("the failing message in the dead-letter queue", || {
+        shared.count("job fail-1") == 2
+    })
+    .await;
+    assert_eq!(shared.count("job ok-1"), 1);
+    assert_eq!(shared.count("job ok-2"), 1);
+    let mut dead = Vec::new();
+    for _ in 0..100 {
+        let received = sqs
+            .receive_message()
+            .queue_url(&dlq_url)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+            .expect("received");
+        dead.extend(received.messages().to_vec());
+        if !dead.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body(), Some("fail-1"));
+    assert_eq!(
+        shared.count("job fail-1"),
+        2,
+        "delivered after it went to the dead-letter queue"
+    );
+
+    // FIFO: groups in order, duplicates dropped.
+    let fifo = sqs
+        .create_queue()
+        .queue_name("orders.fifo")
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .attributes(QueueAttributeName::ContentBasedDeduplication, "true")
+        .send()
+        .await
+        .expect("created");
+    let fifo_url = fifo.queue_url().expect("a URL").to_owned();
+    for (group, body) in [
+        ("g1", "f-a1"),
+        ("g2", "f-b1"),
+        ("g1", "f-a2"),
+        ("g1", "f-a1"),
+        ("g1", "f-a3"),
+    ] {
+        sqs.send_message()
+            .queue_url(&fifo_url)
+            .message_group_id(group)
+            .message_body(body)
+            .send()
+            .await
+            .expect("sent");
+    }
+    let no_group = sqs
+        .send_message()
+        .queue_url(&fifo_url)
+        .message_body("x")
+        .send()
+        .await
+        .expect_err("a group is required");
+    assert_eq!(no_group.code(), Some("MissingParameter"));
+    eventually("the FIFO messages", || {
+        shared.count("job f-a3") == 1 && shared.count("job f-b1") == 1
+    })
+    .await;
+    let order: Vec<String> = shared
+        .seen()
+        .into_iter()
+        .filter(|l| l.starts_with("job f-a"))
+        .collect();
+    assert_eq!(order, ["job f-a1", "job f-a2", "job f-a3"]);
 }

@@ -110,6 +110,14 @@ sources! {
 }
 
 impl<S> Sources<S> {
+    /// The `source` and `detail-type` of each EventBridge handler (`None`: any).
+    pub(crate) fn event_filters(&self) -> Vec<(Option<String>, Option<String>)> {
+        self.eventbridge
+            .iter()
+            .map(|e| (e.source.clone(), e.detail_type.clone()))
+            .collect()
+    }
+
     /// The route keys of the WebSocket handlers.
     pub(crate) fn websocket_routes(&self) -> Vec<String> {
         self.websocket.iter().map(|w| w.route.clone()).collect()

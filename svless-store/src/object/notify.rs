@@ -7,10 +7,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{Stream, StreamExt};
 
-use crate::delivery::{AsyncRetry, async_failure, give_up};
+use crate::delivery::{AsyncRetry, invoke_async};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use svless_core::App;
 use svless_core::source::s3::ObjectEvent;
-use svless_core::{App, Context};
 use tokio::sync::mpsc;
 
 /// What S3 leaves unencoded in an event record's key; a space becomes `+`.
@@ -185,7 +185,7 @@ pub async fn deliver_with<S: Send + Sync + 'static>(
     while open || !running.is_empty() {
         tokio::select! {
             change = changes.recv(), if open => match change {
-                Some(change) => running.push(invoke(app, change, retry)),
+                Some(change) => running.push(invoke_change(app, change, retry)),
                 None => open = false,
             },
             Some(()) = running.next(), if !running.is_empty() => {}
@@ -193,39 +193,8 @@ pub async fn deliver_with<S: Send + Sync + 'static>(
     }
 }
 
-/// One asynchronous invocation: the first attempt, the retries, and the on-failure record.
-async fn invoke<S: Send + Sync + 'static>(app: &App<S>, change: Change, retry: &AsyncRetry) {
-    let payload = change.payload();
-    let request_id = svless_core::local::request_id();
-    let mut wait = retry.backoff;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let mut context = Context::local();
-        context.request_id = request_id.clone();
-        let Err(error) = app.dispatch(&payload, context).await else {
-            return;
-        };
-        tracing::warn!(
-            error_type = error.error_type(),
-            error = error.message(),
-            key = change.key,
-            event = change.kind.name(),
-            attempt,
-            "the S3 handler failed"
-        );
-        if attempt > retry.retries {
-            let record = async_failure(
-                &request_id,
-                &payload,
-                attempt,
-                error.error_type(),
-                error.message(),
-            );
-            give_up(retry.on_failure.as_ref(), record);
-            return;
-        }
-        tokio::time::sleep(wait).await;
-        wait = wait.saturating_mul(2);
-    }
+/// One change as an asynchronous invocation.
+async fn invoke_change<S: Send + Sync + 'static>(app: &App<S>, change: Change, retry: &AsyncRetry) {
+    let what = format!("{} {}", change.kind.name(), change.key);
+    invoke_async(app, &change.payload(), retry, &what).await;
 }
