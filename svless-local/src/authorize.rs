@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use http::HeaderMap;
+use hyper::HeaderMap;
 use serde_json::{Map, Value, json};
 use svless_core::{App, Context};
 
@@ -166,9 +166,9 @@ fn evaluate(statements: &[Value], arn: &str) -> Option<bool> {
     let mut allowed = false;
     for statement in statements {
         let actions = strings(&statement["Action"]);
-        let acts = actions
-            .iter()
-            .any(|a| a == "*" || a == "execute-api:*" || a.eq_ignore_ascii_case("execute-api:Invoke"));
+        let acts = actions.iter().any(|a| {
+            a == "*" || a == "execute-api:*" || a.eq_ignore_ascii_case("execute-api:Invoke")
+        });
         let resources = strings(&statement["Resource"]);
         if !acts || !resources.iter().any(|r| arn_matches(r, arn)) {
             continue;
@@ -206,6 +206,7 @@ impl Authorizing {
         path: &str,
         query: &str,
         headers: &HeaderMap,
+        rest: bool,
     ) -> Decision {
         let arn = format!(
             "arn:aws:execute-api:us-east-1:123456789012:local/$default/{method}/{}",
@@ -232,7 +233,10 @@ impl Authorizing {
         let answer = match cached {
             Some(answer) => answer,
             None => {
-                let answer = match self.invoke(app, &arn, method, path, query, headers, &identity).await {
+                let answer = match self
+                    .invoke(app, &arn, method, path, query, headers, &identity)
+                    .await
+                {
                     Ok(answer) => answer,
                     Err(decision) => return decision,
                 };
@@ -247,19 +251,24 @@ impl Authorizing {
         };
         match answer {
             Answer::Unauthorized => Decision::Refuse(401, message("Unauthorized")),
-            Answer::Simple { authorized: false, .. } => Decision::Refuse(403, message("Forbidden")),
+            Answer::Simple {
+                authorized: false, ..
+            } => Decision::Refuse(403, message("Forbidden")),
             Answer::Simple { context, .. } => Decision::Allow(json!({ "lambda": context })),
             Answer::Policy {
                 principal,
                 statements,
                 context,
             } => match evaluate(&statements, &arn) {
-                Some(true) => {
+                // REST APIs pass the principal and the context at the top of
+                // `requestContext.authorizer`; HTTP APIs pass the context under `lambda`.
+                Some(true) if rest => {
                     let mut authorizer = context;
                     authorizer.insert("principalId".into(), json!(principal));
                     authorizer.insert("integrationLatency".into(), json!(0));
                     Decision::Allow(Value::Object(authorizer))
                 }
+                Some(true) => Decision::Allow(json!({ "lambda": context })),
                 Some(false) => Decision::Refuse(
                     403,
                     json!({"Message": "User is not authorized to access this resource with an explicit deny"}),
@@ -351,20 +360,30 @@ impl Authorizing {
         };
         let out = match app.dispatch(payload.as_bytes(), context).await {
             Ok(out) => out,
-            Err(error) if error.error_type() == "Unauthorized" || error.message() == "Unauthorized" => {
+            Err(error)
+                if error.error_type() == "Unauthorized" || error.message() == "Unauthorized" =>
+            {
                 return Ok(Answer::Unauthorized);
             }
             Err(error) => {
-                tracing::error!(authorizer = self.config.name, error_type = error.error_type(), error = error.message(), "the authorizer failed");
+                tracing::error!(
+                    authorizer = self.config.name,
+                    error_type = error.error_type(),
+                    error = error.message(),
+                    "the authorizer failed"
+                );
                 return Err(server_error());
             }
         };
         let out: Value = serde_json::from_slice(&out).unwrap_or(Value::Null);
         let context = out["context"].as_object().cloned().unwrap_or_default();
-        if self.config.kind == AuthorizerKind::HttpApi {
-            if let Some(authorized) = out["isAuthorized"].as_bool() {
-                return Ok(Answer::Simple { authorized, context });
-            }
+        if self.config.kind == AuthorizerKind::HttpApi
+            && let Some(authorized) = out["isAuthorized"].as_bool()
+        {
+            return Ok(Answer::Simple {
+                authorized,
+                context,
+            });
         }
         let statements = match &out["policyDocument"]["Statement"] {
             Value::Array(items) => items.clone(),
@@ -391,15 +410,54 @@ mod tests {
         let arn = "arn:aws:execute-api:us-east-1:123456789012:local/$default/GET/albums/7";
         let allow = |resource: &str| json!({"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": resource});
         let deny = |resource: &str| json!({"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": resource});
-        assert_eq!(evaluate(&[allow("arn:aws:execute-api:us-east-1:123456789012:local/$default/*/*")], arn), Some(true));
-        assert_eq!(evaluate(&[allow("arn:aws:execute-api:us-east-1:123456789012:local/$default/GET/albums/?")], arn), Some(true));
-        assert_eq!(evaluate(&[allow("arn:aws:execute-api:us-east-1:123456789012:local/$default/POST/*")], arn), None);
         assert_eq!(
-            evaluate(&[allow("*"), deny("arn:aws:execute-api:*:*:*/*/GET/albums/*")], arn),
+            evaluate(
+                &[allow(
+                    "arn:aws:execute-api:us-east-1:123456789012:local/$default/*/*"
+                )],
+                arn
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            evaluate(
+                &[allow(
+                    "arn:aws:execute-api:us-east-1:123456789012:local/$default/GET/albums/?"
+                )],
+                arn
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            evaluate(
+                &[allow(
+                    "arn:aws:execute-api:us-east-1:123456789012:local/$default/POST/*"
+                )],
+                arn
+            ),
+            None
+        );
+        assert_eq!(
+            evaluate(
+                &[allow("*"), deny("arn:aws:execute-api:*:*:*/*/GET/albums/*")],
+                arn
+            ),
             Some(false),
             "an explicit deny wins"
         );
-        assert_eq!(evaluate(&[json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})], arn), None);
-        assert_eq!(evaluate(&[json!({"Effect": "Allow", "Action": ["execute-api:*"], "Resource": ["x", "*"]})], arn), Some(true));
+        assert_eq!(
+            evaluate(
+                &[json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})],
+                arn
+            ),
+            None
+        );
+        assert_eq!(
+            evaluate(
+                &[json!({"Effect": "Allow", "Action": ["execute-api:*"], "Resource": ["x", "*"]})],
+                arn
+            ),
+            Some(true)
+        );
     }
 }

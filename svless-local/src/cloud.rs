@@ -39,6 +39,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::authorize::LambdaAuthorizer;
 use crate::cognito::{PoolConfig, UserPool};
 use crate::events::{EventPattern, Schedule};
 use crate::gateway::{Authorizer, Gateway as HttpGateway, JwtAuthorizer};
@@ -159,7 +160,9 @@ pub struct Cloud<S> {
     limits: Limits,
     route_selection: String,
     authorizer: Option<JwtAuthorizer>,
+    lambda_authorizer: Option<LambdaAuthorizer>,
     timeout: Duration,
+    function_timeout: Duration,
     rules: Vec<(String, serde_json::Value)>,
     schedules: Vec<(String, String)>,
     event_retry: AsyncRetry,
@@ -198,7 +201,9 @@ impl<S: Send + Sync + 'static> Cloud<S> {
             limits: Limits::default(),
             route_selection: "$request.body.action".into(),
             authorizer: None,
+            lambda_authorizer: None,
             timeout: Duration::from_secs(29),
+            function_timeout: Duration::from_secs(30),
             rules: Vec::new(),
             schedules: Vec::new(),
             event_retry: AsyncRetry::default(),
@@ -270,6 +275,33 @@ impl<S: Send + Sync + 'static> Cloud<S> {
     /// ```
     pub fn jwt_authorizer(mut self, authorizer: JwtAuthorizer) -> Self {
         self.authorizer = Some(authorizer);
+        self
+    }
+
+    /// A Lambda authorizer at the HTTP API: the app's `#[svless::authorizer]` of that name runs
+    /// before guarded routes, as API Gateway runs it (TOKEN, REQUEST or HTTP API events; policies
+    /// evaluated against the method ARN; answers cached by identity source).
+    ///
+    /// ```
+    /// use svless_local::authorize::{AuthorizerKind, LambdaAuthorizer};
+    /// let cloud = svless_local::cloud::Cloud::new(svless_core::App::new())
+    ///     .lambda_authorizer(LambdaAuthorizer::new("authorize", AuthorizerKind::Token));
+    /// ```
+    pub fn lambda_authorizer(mut self, authorizer: LambdaAuthorizer) -> Self {
+        self.lambda_authorizer = Some(authorizer);
+        self
+    }
+
+    /// The function timeout of event invocations (S3, streams, queues, EventBridge, WebSocket
+    /// messages, tasks): a handler still running then fails with `Sandbox.Timedout`, as Lambda
+    /// reports it, and its event is retried as its source retries it (30 s by default).
+    ///
+    /// ```
+    /// let cloud = svless_local::cloud::Cloud::new(svless_core::App::new())
+    ///     .function_timeout(std::time::Duration::from_secs(3));
+    /// ```
+    pub fn function_timeout(mut self, timeout: Duration) -> Self {
+        self.function_timeout = timeout;
         self
     }
 
@@ -523,7 +555,15 @@ impl<S: Send + Sync + 'static> Cloud<S> {
         let services_url = format!("http://{services_addr}");
         svless_store::local::set_presign_endpoint(&services_url);
 
-        let app = Arc::new(self.app);
+        let function_timeout = self.function_timeout;
+        let app = Arc::new(self.app.event_layer(tower::layer::layer_fn(
+            move |inner: svless_core::source::EventService| {
+                tower::util::BoxCloneSyncService::new(FunctionTimeout {
+                    inner,
+                    timeout: function_timeout,
+                })
+            },
+        )));
         let connections = Connections::default();
         let queues = Queues::new(&services_url);
         let sfn = StepFunctions::shared(app.clone()).clock(Clock::Wall);
@@ -568,6 +608,9 @@ impl<S: Send + Sync + 'static> Cloud<S> {
             let gateway = HttpGateway {
                 app: app.clone(),
                 authorizer,
+                lambda: self
+                    .lambda_authorizer
+                    .map(|config| Arc::new(crate::authorize::Authorizing::new(config))),
                 timeout: self.timeout,
             };
             let stopped = stopped.clone();
@@ -685,6 +728,41 @@ impl<S: Send + Sync + 'static> Cloud<S> {
             stop,
             servers,
             deliveries,
+        })
+    }
+}
+
+/// Lambda's function timeout around an event invocation.
+#[derive(Clone)]
+struct FunctionTimeout {
+    inner: svless_core::source::EventService,
+    timeout: Duration,
+}
+
+impl tower::Service<svless_core::source::EventRequest> for FunctionTimeout {
+    type Response = Vec<u8>;
+    type Error = BoxError;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, BoxError>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: svless_core::source::EventRequest) -> Self::Future {
+        let timeout = self.timeout;
+        let call = self.inner.call(request);
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, call).await {
+                Ok(answer) => answer,
+                Err(_) => Err(Box::new(svless_core::NamedError::new(
+                    "Sandbox.Timedout",
+                    format!("Task timed out after {:.2} seconds", timeout.as_secs_f64()),
+                )) as BoxError),
+            }
         })
     }
 }

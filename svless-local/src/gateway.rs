@@ -191,6 +191,7 @@ fn claim_text(value: &Value) -> String {
 pub(crate) struct Gateway<S> {
     pub(crate) app: Arc<App<S>>,
     pub(crate) authorizer: Option<Arc<Authorizer>>,
+    pub(crate) lambda: Option<Arc<crate::authorize::Authorizing>>,
     pub(crate) timeout: Duration,
 }
 
@@ -199,6 +200,7 @@ impl<S> Clone for Gateway<S> {
         Self {
             app: self.app.clone(),
             authorizer: self.authorizer.clone(),
+            lambda: self.lambda.clone(),
             timeout: self.timeout,
         }
     }
@@ -258,6 +260,34 @@ impl<S: Send + Sync + 'static> Gateway<S> {
             _ => None,
         };
         let query = parts.uri.query().unwrap_or("");
+        let authorizer = match &self.lambda {
+            Some(lambda) if authorizer.is_none() && lambda.guards(parts.method.as_str(), path) => {
+                match lambda
+                    .decide(
+                        &self.app,
+                        parts.method.as_str(),
+                        path,
+                        query,
+                        &parts.headers,
+                        rest,
+                    )
+                    .await
+                {
+                    crate::authorize::Decision::Allow(context) => Some(context),
+                    crate::authorize::Decision::Refuse(status, body) => {
+                        let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+                        *response.status_mut() =
+                            StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+                        response.headers_mut().insert(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("application/json"),
+                        );
+                        return response;
+                    }
+                }
+            }
+            _ => authorizer,
+        };
         let mut event = HttpRequest::new(parts.method.as_str(), path, query)
             .headers(&parts.headers)
             .body(body.to_vec())

@@ -11,6 +11,7 @@
 //! let sfn = svless_local::sfn::StepFunctions::new(svless_core::App::new());
 //! ```
 
+pub mod authorize;
 pub mod cloud;
 pub mod cognito;
 pub mod events;

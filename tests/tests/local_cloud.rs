@@ -67,6 +67,9 @@ impl Shared {
 #[svless::s3(prefix = "in/")]
 async fn on_upload(object: S3Object, State(shared): State<Shared>) -> Result<(), Failure> {
     shared.push(format!("s3 {}", object.key));
+    if object.key.starts_with("in/hang") {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
     if object.key.starts_with("in/bad") {
         return Err(Failure::Refused(object.key));
     }
@@ -247,6 +250,7 @@ async fn the_whole_app_runs_on_the_local_cloud() {
             .public(["GET /hello", "GET /slow"]),
         )
         .integration_timeout(Duration::from_millis(500))
+        .function_timeout(Duration::from_millis(500))
         .schedule("nightly", "cron(0 3 * * ? *)")
         .state_machine(
             "stamper",
@@ -312,6 +316,21 @@ async fn the_whole_app_runs_on_the_local_cloud() {
     assert_eq!(record["requestContext"]["approximateInvokeCount"], 3);
     assert_eq!(record["responsePayload"]["errorType"], "Test.Refused");
     assert!(shared.count("s3 other/dog.jpg") == 0);
+
+    // A handler that hangs meets the function timeout, each attempt, and ends in an on-failure
+    // record named as Lambda names a timeout.
+    uploads
+        .put_bytes(&Key::new("in/hang.jpg").expect("a key"), "x")
+        .await
+        .expect("uploaded");
+    eventually("the on-failure record of the hanging handler", || {
+        failures(running.failures()).iter().any(|r| {
+            r["responsePayload"]["errorType"] == "Sandbox.Timedout"
+                && r["requestPayload"]["Records"][0]["s3"]["object"]["key"] == "in/hang.jpg"
+        })
+    })
+    .await;
+    assert_eq!(shared.count("s3 in/hang.jpg"), 3);
 
     // A stream record that fails once is retried from its own sequence number: the records
     // before it in the batch are not delivered again.
