@@ -195,21 +195,27 @@ pub enum Authorization {
     Unauthorized,
 }
 
-/// `arn:aws:execute-api:region:account:api/stage/METHOD/path` → `.../api/stage/*/*`: the
-/// whole stage, so one cached answer serves every route.
+/// `arn:aws:execute-api:region:account:api/stage/METHOD/path` → `.../api/stage/*`: the whole
+/// stage, so one cached answer serves every route. (`*` in an execute-api resource matches any
+/// characters, `/` included; `.../stage/*/*` would not match a WebSocket API's
+/// `.../stage/$connect`.)
 ///
 /// ```
 /// use svless_auth::authorizer::stage_wildcard;
 /// assert_eq!(
 ///     stage_wildcard("arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/todos/7"),
-///     "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*/*"
+///     "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*"
+/// );
+/// assert_eq!(
+///     stage_wildcard("arn:aws:execute-api:us-east-1:123456789012:abc123/prod/$connect"),
+///     "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*"
 /// );
 /// ```
 pub fn stage_wildcard(arn: &str) -> String {
     match arn.split_once('/') {
         Some((api, rest)) => match rest.split_once('/') {
-            Some((stage, _)) => format!("{api}/{stage}/*/*"),
-            None => format!("{api}/{rest}/*/*"),
+            Some((stage, _)) => format!("{api}/{stage}/*"),
+            None => format!("{api}/{rest}/*"),
         },
         None => arn.to_owned(),
     }
@@ -234,7 +240,7 @@ fn flat(context: Map<String, Value>) -> Map<String, Value> {
 ///     "type": "TOKEN", "authorizationToken": "t", "methodArn": "arn:aws:execute-api:us-east-1:1:api/prod/GET/todos"
 /// })).expect("a TOKEN request");
 /// let out = respond(&req, Authorization::Allow { principal_id: "u1".into(), context: Default::default() }).expect("allowed");
-/// assert_eq!(out["policyDocument"]["Statement"][0]["Resource"], "arn:aws:execute-api:us-east-1:1:api/prod/*/*");
+/// assert_eq!(out["policyDocument"]["Statement"][0]["Resource"], "arn:aws:execute-api:us-east-1:1:api/prod/*");
 /// ```
 pub fn respond(request: &AuthorizerRequest, answer: Authorization) -> Result<Value, NamedError> {
     let http_api = matches!(request, AuthorizerRequest::HttpApi { .. });

@@ -62,13 +62,35 @@ impl LambdaAuthorizer {
         }
     }
 
-    /// The headers whose values identify a caller (the cache key; a request without them is
-    /// refused with 401 before the authorizer runs). Replaces the default.
-    pub fn identity_source(mut self, header: &str) -> Self {
+    /// A value that identifies a caller (the cache key; a request without it is refused with
+    /// 401 before the authorizer runs): a header name, or API Gateway's forms
+    /// `method.request.header.X` / `route.request.header.X` / `$request.header.X` and
+    /// `…querystring.X` for a query parameter (what a WebSocket `$connect` authorizer usually
+    /// reads). The first call replaces the default (`Authorization`).
+    pub fn identity_source(mut self, source: &str) -> Self {
         if self.identity == ["authorization"] {
             self.identity.clear();
         }
-        self.identity.push(header.to_ascii_lowercase());
+        let source = source.trim();
+        let query = [
+            "method.request.querystring.",
+            "route.request.querystring.",
+            "$request.querystring.",
+        ]
+        .iter()
+        .find_map(|prefix| source.strip_prefix(prefix));
+        let header = [
+            "method.request.header.",
+            "route.request.header.",
+            "$request.header.",
+        ]
+        .iter()
+        .find_map(|prefix| source.strip_prefix(prefix));
+        self.identity.push(match (query, header) {
+            (Some(name), _) => format!("?{name}"),
+            (_, Some(name)) => name.to_ascii_lowercase(),
+            _ => source.to_ascii_lowercase(),
+        });
         self
     }
 
@@ -212,10 +234,57 @@ impl Authorizing {
             "arn:aws:execute-api:us-east-1:123456789012:local/$default/{method}/{}",
             path.trim_start_matches('/')
         );
+        self.decide_for(app, &arn, method, path, query, headers, rest, None)
+            .await
+    }
+
+    /// Decides a WebSocket `$connect` (a REQUEST authorizer on the route `$connect`).
+    pub(crate) async fn decide_connect<S: Send + Sync + 'static>(
+        &self,
+        app: &Arc<App<S>>,
+        query: &str,
+        headers: &HeaderMap,
+        connection_id: &str,
+    ) -> Decision {
+        let arn = "arn:aws:execute-api:us-east-1:123456789012:local/local/$connect";
+        self.decide_for(
+            app,
+            arn,
+            "GET",
+            "/",
+            query,
+            headers,
+            true,
+            Some(connection_id),
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn decide_for<S: Send + Sync + 'static>(
+        &self,
+        app: &Arc<App<S>>,
+        arn: &str,
+        method: &str,
+        path: &str,
+        query: &str,
+        headers: &HeaderMap,
+        rest: bool,
+        connection: Option<&str>,
+    ) -> Decision {
         let mut identity = Vec::new();
-        for name in &self.config.identity {
-            match headers.get(name.as_str()).and_then(|v| v.to_str().ok()) {
-                Some(value) if !value.is_empty() => identity.push(value.to_owned()),
+        for source in &self.config.identity {
+            let value = match source.strip_prefix('?') {
+                Some(name) => form_urlencoded::parse(query.as_bytes())
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.into_owned()),
+                None => headers
+                    .get(source.as_str())
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+            };
+            match value {
+                Some(value) if !value.is_empty() => identity.push(value),
                 _ => return Decision::Refuse(401, message("Unauthorized")),
             }
         }
@@ -234,7 +303,9 @@ impl Authorizing {
             Some(answer) => answer,
             None => {
                 let answer = match self
-                    .invoke(app, &arn, method, path, query, headers, &identity)
+                    .invoke(
+                        app, arn, method, path, query, headers, &identity, connection,
+                    )
                     .await
                 {
                     Ok(answer) => answer,
@@ -259,7 +330,7 @@ impl Authorizing {
                 principal,
                 statements,
                 context,
-            } => match evaluate(&statements, &arn) {
+            } => match evaluate(&statements, arn) {
                 // REST APIs pass the principal and the context at the top of
                 // `requestContext.authorizer`; HTTP APIs pass the context under `lambda`.
                 Some(true) if rest => {
@@ -291,6 +362,7 @@ impl Authorizing {
         query: &str,
         headers: &HeaderMap,
         identity: &[String],
+        connection: Option<&str>,
     ) -> Result<Answer, Decision> {
         let header_map: Map<String, Value> = headers
             .iter()
@@ -301,6 +373,22 @@ impl Authorizing {
             .collect();
         let request_id = svless_core::local::request_id();
         let event = match self.config.kind {
+            _ if connection.is_some() => json!({
+                "type": "REQUEST",
+                "methodArn": arn,
+                "headers": header_map,
+                "queryStringParameters": query_map,
+                "stageVariables": {},
+                "requestContext": {
+                    "routeKey": "$connect",
+                    "eventType": "CONNECT",
+                    "stage": "local",
+                    "connectionId": connection,
+                    "requestId": request_id,
+                    "identity": {"sourceIp": "127.0.0.1"},
+                    "apiId": "local",
+                },
+            }),
             AuthorizerKind::Token => json!({
                 "type": "TOKEN",
                 "authorizationToken": identity.first(),

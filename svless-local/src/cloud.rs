@@ -161,6 +161,7 @@ pub struct Cloud<S> {
     route_selection: String,
     authorizer: Option<JwtAuthorizer>,
     lambda_authorizer: Option<LambdaAuthorizer>,
+    connect_authorizer: Option<LambdaAuthorizer>,
     timeout: Duration,
     function_timeout: Duration,
     rules: Vec<(String, serde_json::Value)>,
@@ -202,6 +203,7 @@ impl<S: Send + Sync + 'static> Cloud<S> {
             route_selection: "$request.body.action".into(),
             authorizer: None,
             lambda_authorizer: None,
+            connect_authorizer: None,
             timeout: Duration::from_secs(29),
             function_timeout: Duration::from_secs(30),
             rules: Vec::new(),
@@ -302,6 +304,23 @@ impl<S: Send + Sync + 'static> Cloud<S> {
     /// ```
     pub fn function_timeout(mut self, timeout: Duration) -> Self {
         self.function_timeout = timeout;
+        self
+    }
+
+    /// A Lambda authorizer on the WebSocket API's `$connect` (a REQUEST authorizer: identity
+    /// sources are usually `route.request.querystring.<name>`, since browsers cannot set headers
+    /// on a WebSocket): a refused connection gets the HTTP status before the upgrade; an allowed
+    /// one carries the principal and context in every event's `requestContext.authorizer`.
+    ///
+    /// ```
+    /// use svless_local::authorize::{AuthorizerKind, LambdaAuthorizer};
+    /// let cloud = svless_local::cloud::Cloud::new(svless_core::App::new()).connect_authorizer(
+    ///     LambdaAuthorizer::new("authorize", AuthorizerKind::Request)
+    ///         .identity_source("route.request.querystring.token"),
+    /// );
+    /// ```
+    pub fn connect_authorizer(mut self, authorizer: LambdaAuthorizer) -> Self {
+        self.connect_authorizer = Some(authorizer);
         self
     }
 
@@ -648,6 +667,10 @@ impl<S: Send + Sync + 'static> Cloud<S> {
                 routes,
                 domain: services_addr.to_string(),
                 stage: "local".into(),
+                authorizer: self
+                    .connect_authorizer
+                    .clone()
+                    .map(|config| Arc::new(crate::authorize::Authorizing::new(config))),
             };
             let stopped = stopped.clone();
             servers.spawn(async move {

@@ -187,6 +187,27 @@ fn claim_text(value: &Value) -> String {
     }
 }
 
+/// Whether API Gateway passes a body of this media type as text (else base64-encoded).
+fn textual(content_type: &str) -> bool {
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    media.starts_with("text/")
+        || media.ends_with("+json")
+        || media.ends_with("+xml")
+        || [
+            "application/json",
+            "application/xml",
+            "application/javascript",
+            "application/x-www-form-urlencoded",
+            "application/graphql",
+        ]
+        .contains(&media.as_str())
+}
+
 /// The HTTP API in front of the app.
 pub(crate) struct Gateway<S> {
     pub(crate) app: Arc<App<S>>,
@@ -292,6 +313,15 @@ impl<S: Send + Sync + 'static> Gateway<S> {
             .headers(&parts.headers)
             .body(body.to_vec())
             .source_ip(peer.ip().to_string());
+        let binary = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|content_type| !textual(content_type));
+        if binary {
+            // API Gateway base64-encodes bodies of binary media types.
+            event = event.base64();
+        }
         if let Some(authorizer) = &authorizer {
             event = event.authorizer(authorizer);
         }

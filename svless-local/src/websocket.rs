@@ -112,6 +112,8 @@ pub(crate) struct Gateway<S> {
     /// The management endpoint's host, as events carry it in `domainName`.
     pub(crate) domain: String,
     pub(crate) stage: String,
+    /// A Lambda authorizer on `$connect`.
+    pub(crate) authorizer: Option<Arc<crate::authorize::Authorizing>>,
 }
 
 impl<S> Clone for Gateway<S> {
@@ -124,6 +126,7 @@ impl<S> Clone for Gateway<S> {
             routes: self.routes.clone(),
             domain: self.domain.clone(),
             stage: self.stage.clone(),
+            authorizer: self.authorizer.clone(),
         }
     }
 }
@@ -218,8 +221,25 @@ impl<S: Send + Sync + 'static> Gateway<S> {
         let id = connection_id();
         let connected_at = millis();
         let source_ip = peer.ip().to_string();
+        let mut authorized = Value::Null;
+        if let Some(authorizer) = &self.authorizer {
+            let query = request.uri().query().unwrap_or_default().to_owned();
+            match authorizer
+                .decide_connect(&self.app, &query, request.headers(), &id)
+                .await
+            {
+                crate::authorize::Decision::Allow(context) => authorized = context,
+                crate::authorize::Decision::Refuse(status, body) => {
+                    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+                    return plain(status, &body.to_string());
+                }
+            }
+        }
         if self.has("$connect") {
             let mut event = self.event("$connect", "CONNECT", &id, connected_at, &source_ip);
+            if !authorized.is_null() {
+                event["requestContext"]["authorizer"] = authorized.clone();
+            }
             let mut headers = serde_json::Map::new();
             let mut multi = serde_json::Map::new();
             for (name, value) in request.headers() {
@@ -292,7 +312,7 @@ impl<S: Send + Sync + 'static> Gateway<S> {
                     )
                     .await;
                     gateway
-                        .run(socket, id, connected_at, source_ip, user_agent)
+                        .run(socket, id, connected_at, source_ip, user_agent, authorized)
                         .await;
                 }
                 Err(err) => tracing::debug!(error = %err, "a WebSocket upgrade failed"),
@@ -317,6 +337,7 @@ impl<S: Send + Sync + 'static> Gateway<S> {
         connected_at: i64,
         source_ip: String,
         user_agent: String,
+        authorized: Value,
     ) where
         T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
@@ -406,6 +427,9 @@ impl<S: Send + Sync + 'static> Gateway<S> {
                 continue;
             };
             let mut event = self.event(&route, "MESSAGE", &id, connected_at, &source_ip);
+            if !authorized.is_null() {
+                event["requestContext"]["authorizer"] = authorized.clone();
+            }
             event["body"] = json!(text);
             event["isBase64Encoded"] = json!(binary);
             match self.dispatch(&event).await {
@@ -432,6 +456,9 @@ impl<S: Send + Sync + 'static> Gateway<S> {
         let _ = writer.await;
         if self.has("$disconnect") {
             let mut event = self.event("$disconnect", "DISCONNECT", &id, connected_at, &source_ip);
+            if !authorized.is_null() {
+                event["requestContext"]["authorizer"] = authorized.clone();
+            }
             event["requestContext"]["disconnectStatusCode"] = json!(status);
             event["requestContext"]["disconnectReason"] = json!(reason);
             if let Err(error) = self.dispatch(&event).await {

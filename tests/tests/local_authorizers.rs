@@ -68,6 +68,7 @@ async fn a_token_authorizer_guards_the_routes_as_api_gateway_does() {
     for format in [PayloadFormat::ApiGatewayV2, PayloadFormat::ApiGatewayV1] {
         scenario(&dir, format).await;
     }
+    websocket_connect(&dir).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -127,5 +128,75 @@ async fn scenario(dir: &std::path::Path, format: PayloadFormat) {
         get(&format!("{}/health", running.http_url()), None).await,
         (200, "ok".to_owned())
     );
+    running.shutdown().await;
+}
+
+async fn gate(request: AuthorizerRequest) -> Authorization {
+    let token = match &request {
+        AuthorizerRequest::Request { query, .. } => query.get("token").cloned(),
+        _ => None,
+    };
+    match token.as_deref() {
+        Some("letmein") => Authorization::Allow {
+            principal_id: "user|ws".into(),
+            context: [("room".to_owned(), json!("lobby"))].into_iter().collect(),
+        },
+        _ => Authorization::Unauthorized,
+    }
+}
+
+#[svless::ws(route = "whoami")]
+async fn ws_whoami(message: svless::source::websocket::WsMessage<Value>) -> String {
+    Value::Object(message.authorizer).to_string()
+}
+
+/// A REQUEST authorizer on `$connect` reading the query string: refused upgrades get the HTTP
+/// status; an allowed connection carries the authorizer's context in its messages.
+async fn websocket_connect(dir: &std::path::Path) {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    let app = App::new().on(ws_whoami).on(Authorizer::new("gate", gate));
+    let running = Cloud::new(app)
+        .data_dir(dir)
+        .http_addr(([127, 0, 0, 1], 0).into())
+        .services_addr(([127, 0, 0, 1], 0).into())
+        .websocket_addr(([127, 0, 0, 1], 0).into())
+        .connect_authorizer(
+            LambdaAuthorizer::new("gate", AuthorizerKind::Request)
+                .identity_source("route.request.querystring.token"),
+        )
+        .start()
+        .await
+        .expect("the cloud starts");
+    let url = running.websocket_url().expect("a WebSocket API");
+    for (query, status) in [("", 401), ("?token=wrong", 401)] {
+        match tokio_tungstenite::connect_async(format!("{url}/{query}")).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), status, "{query}")
+            }
+            other => panic!("{query}: expected a refusal, got {other:?}"),
+        }
+    }
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("{url}/?token=letmein"))
+        .await
+        .expect("connected");
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::text(
+            r#"{"action": "whoami"}"#,
+        ))
+        .await
+        .expect("sent");
+    let reply = loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a reply in time")
+            .expect("open")
+            .expect("a frame");
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
+            break text.to_string();
+        }
+    };
+    let authorizer: Value = serde_json::from_str(&reply).expect("JSON");
+    assert_eq!(authorizer["principalId"], "user|ws", "{authorizer}");
+    assert_eq!(authorizer["room"], "lobby", "{authorizer}");
     running.shutdown().await;
 }
