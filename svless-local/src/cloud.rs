@@ -43,6 +43,7 @@ use crate::authorize::LambdaAuthorizer;
 use crate::cognito::{PoolConfig, UserPool};
 use crate::events::{EventPattern, Schedule};
 use crate::gateway::{Authorizer, Gateway as HttpGateway, JwtAuthorizer};
+use crate::kinesis::Streams;
 use crate::sfn::{Api, Clock, StepFunctions};
 use crate::sqs::{Queues, SqsMapping};
 use crate::websocket::{Connections, Gateway, Limits};
@@ -57,8 +58,9 @@ pub const DEFAULT_PORT: u16 = 3000;
 
 /// The AWS services the local cloud answers, with the variable the AWS SDKs read for each
 /// service's endpoint (`AWS_ENDPOINT_URL_<SERVICE>`).
-pub const SERVICES: [(&str, &str); 5] = [
+pub const SERVICES: [(&str, &str); 6] = [
     ("Step Functions", "AWS_ENDPOINT_URL_SFN"),
+    ("Kinesis", "AWS_ENDPOINT_URL_KINESIS"),
     ("SQS", "AWS_ENDPOINT_URL_SQS"),
     ("EventBridge", "AWS_ENDPOINT_URL_EVENTBRIDGE"),
     (
@@ -585,6 +587,7 @@ impl<S: Send + Sync + 'static> Cloud<S> {
         )));
         let connections = Connections::default();
         let queues = Queues::new(&services_url);
+        let streams = Streams::default();
         let sfn = StepFunctions::shared(app.clone()).clock(Clock::Wall);
         let api = Api::new(sfn);
         let mut machines = Vec::new();
@@ -650,6 +653,7 @@ impl<S: Send + Sync + 'static> Cloud<S> {
                 }),
                 sfn: api,
                 queues: queues.clone(),
+                streams: streams.clone(),
                 pool: pool.clone(),
                 connections: connections.clone(),
             };
@@ -694,6 +698,15 @@ impl<S: Send + Sync + 'static> Cloud<S> {
             let mapping = self.sqs_mapping;
             deliveries.spawn(async move {
                 crate::sqs::deliver(app, queues, mapping).await;
+            });
+        }
+        if app.handles(&SourceKind::Kinesis) {
+            let app = app.clone();
+            let streams = streams.clone();
+            let mapping = self.stream_mapping.clone();
+            let sink = chain(self.stream_mapping.on_failure.clone(), sink.clone());
+            deliveries.spawn(async move {
+                crate::kinesis::deliver(app, streams, mapping, sink).await;
             });
         }
         if app.handles(&SourceKind::DynamoDbStreams) {
@@ -928,6 +941,7 @@ struct Services<S> {
     events: Arc<EventBus<S>>,
     sfn: Api<S>,
     queues: Queues,
+    streams: Streams,
     pool: UserPool,
     connections: Connections,
 }
@@ -938,6 +952,7 @@ impl<S> Clone for Services<S> {
             events: self.events.clone(),
             sfn: self.sfn.clone(),
             queues: self.queues.clone(),
+            streams: self.streams.clone(),
             pool: self.pool.clone(),
             connections: self.connections.clone(),
         }
@@ -1001,6 +1016,40 @@ async fn route_service<S: Send + Sync + 'static>(
         .to_owned();
     if target.starts_with("AWSStepFunctions.") {
         return services.sfn.answer(request).await;
+    }
+    if let Some(operation) = target.strip_prefix("Kinesis_20131202.") {
+        const JSON_1_1: &str = "application/x-amz-json-1.1";
+        let body = match Limited::new(request.into_body(), 6 * 1024 * 1024)
+            .collect()
+            .await
+        {
+            Ok(body) => body.to_bytes(),
+            Err(_) => {
+                return json_reply(
+                    413,
+                    JSON_1_1,
+                    &json!({"__type": "ValidationException", "message": "the request is over 5 MiB"}),
+                );
+            }
+        };
+        let body: serde_json::Value = match serde_json::from_slice(&body) {
+            Ok(body) => body,
+            Err(e) => {
+                return json_reply(
+                    400,
+                    JSON_1_1,
+                    &json!({"__type": "SerializationException", "message": e.to_string()}),
+                );
+            }
+        };
+        return match services.streams.call(operation, &body) {
+            Ok(out) => json_reply(200, JSON_1_1, &out),
+            Err(e) => json_reply(
+                400,
+                JSON_1_1,
+                &json!({"__type": e.code, "message": e.message}),
+            ),
+        };
     }
     if let Some(operation) = target.strip_prefix("AmazonSQS.") {
         const JSON_1_0: &str = "application/x-amz-json-1.0";
@@ -1130,7 +1179,7 @@ async fn route_service<S: Send + Sync + 'static>(
     let body = json!({
         "__type": "UnknownOperationException",
         "message": format!(
-            "`{target}` is not a service the local cloud answers (Step Functions, SQS, EventBridge PutEvents, Cognito user pools, WebSocket connections, presigned S3 URLs)"
+            "`{target}` is not a service the local cloud answers (Step Functions, SQS, Kinesis, EventBridge PutEvents, Cognito user pools, WebSocket connections, presigned S3 URLs)"
         ),
     });
     json_reply(400, "application/x-amz-json-1.0", &body)

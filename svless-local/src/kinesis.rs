@@ -119,7 +119,10 @@ impl Streams {
                 let name = Self::name_of(body)?;
                 let count = body["ShardCount"].as_u64().unwrap_or(1);
                 if !(1..=64).contains(&count) {
-                    return Err(err("ValidationException", "the local streams take 1 to 64 shards"));
+                    return Err(err(
+                        "ValidationException",
+                        "the local streams take 1 to 64 shards",
+                    ));
                 }
                 let mut streams = self.lock();
                 if streams.contains_key(&name) {
@@ -181,7 +184,13 @@ impl Streams {
                     .filter(|r| !r.is_empty())
                     .ok_or_else(|| err("ValidationException", "1 validation error detected: Value at 'records' failed to satisfy constraint: Member must have length greater than or equal to 1"))?;
                 if records.len() > 500 {
-                    return Err(err("ValidationException", format!("1 validation error detected: Value '{}' at 'records' failed to satisfy constraint: Member must have length less than or equal to 500", records.len())));
+                    return Err(err(
+                        "ValidationException",
+                        format!(
+                            "1 validation error detected: Value '{}' at 'records' failed to satisfy constraint: Member must have length less than or equal to 500",
+                            records.len()
+                        ),
+                    ));
                 }
                 let mut out = Vec::new();
                 let mut failed = 0;
@@ -199,7 +208,9 @@ impl Streams {
             }
             other => Err(err(
                 "UnknownOperationException",
-                format!("the local streams answer CreateStream, DescribeStreamSummary, ListStreams, PutRecord and PutRecords, not {other}"),
+                format!(
+                    "the local streams answer CreateStream, DescribeStreamSummary, ListStreams, PutRecord and PutRecords, not {other}"
+                ),
             )),
         }
     }
@@ -216,12 +227,18 @@ impl Streams {
             .decode(data)
             .map_err(|_| err("SerializationException", "the record's Data is not base64"))?;
         if bytes.len() + partition_key.len() > MAX_RECORD_BYTES {
-            return Err(err("ValidationException", "1 validation error detected: Value at 'data' failed to satisfy constraint: Member must have length less than or equal to 1048576"));
+            return Err(err(
+                "ValidationException",
+                "1 validation error detected: Value at 'data' failed to satisfy constraint: Member must have length less than or equal to 1048576",
+            ));
         }
         let hash = match record["ExplicitHashKey"].as_str() {
-            Some(explicit) => explicit
-                .parse::<u128>()
-                .map_err(|_| err("InvalidArgumentException", "ExplicitHashKey must be a decimal 128-bit number"))?,
+            Some(explicit) => explicit.parse::<u128>().map_err(|_| {
+                err(
+                    "InvalidArgumentException",
+                    "ExplicitHashKey must be a decimal 128-bit number",
+                )
+            })?,
             None => hash_key(partition_key),
         };
         let mut streams = self.lock();
@@ -249,7 +266,10 @@ impl Streams {
     /// Takes up to `max` records of one shard.
     fn take(&self, stream: &str, shard: usize, max: usize) -> Vec<StoredRecord> {
         let mut streams = self.lock();
-        let Some(shard) = streams.get_mut(stream).and_then(|s| s.shards.get_mut(shard)) else {
+        let Some(shard) = streams
+            .get_mut(stream)
+            .and_then(|s| s.shards.get_mut(shard))
+        else {
             return Vec::new();
         };
         let n = shard.pending.len().min(max);
@@ -388,7 +408,13 @@ async fn process<S: Send + Sync + 'static>(
                     }
                 }
                 Err(error) => {
-                    tracing::warn!(stream, shard = shard_id, error_type = error.error_type(), error = error.message(), "a Kinesis batch failed");
+                    tracing::warn!(
+                        stream,
+                        shard = shard_id,
+                        error_type = error.error_type(),
+                        error = error.message(),
+                        "a Kinesis batch failed"
+                    );
                     if mapping.bisect_batch_on_function_error && batch.len() > 1 {
                         let second = batch.split_off(batch.len() / 2);
                         todo.push(second);
@@ -400,7 +426,10 @@ async fn process<S: Send + Sync + 'static>(
             };
             // The records before the first failure are checkpointed.
             batch.drain(..failed_from);
-            if mapping.maximum_retry_attempts.is_some_and(|max| retries >= max) {
+            if mapping
+                .maximum_retry_attempts
+                .is_some_and(|max| retries >= max)
+            {
                 let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
                     break;
                 };
@@ -430,7 +459,9 @@ async fn process<S: Send + Sync + 'static>(
             }
             retries += 1;
             tokio::time::sleep(wait).await;
-            wait = wait.saturating_mul(2).min(std::time::Duration::from_secs(60));
+            wait = wait
+                .saturating_mul(2)
+                .min(std::time::Duration::from_secs(60));
         }
     }
 }
@@ -447,13 +478,19 @@ mod tests {
             .expect("created");
         for key in ["a", "b", "c", "alpha", "beta", "42"] {
             let out = streams
-                .call("PutRecord", &json!({"StreamName": "s", "PartitionKey": key, "Data": "eA=="}))
+                .call(
+                    "PutRecord",
+                    &json!({"StreamName": "s", "PartitionKey": key, "Data": "eA=="}),
+                )
                 .expect("put");
             let expected = (hash_key(key) / (u128::MAX / 4)).min(3);
             assert_eq!(out["ShardId"], format!("shardId-{expected:012}"), "{key}");
         }
         let missing = streams
-            .call("PutRecord", &json!({"StreamName": "nope", "PartitionKey": "a", "Data": "eA=="}))
+            .call(
+                "PutRecord",
+                &json!({"StreamName": "nope", "PartitionKey": "a", "Data": "eA=="}),
+            )
             .expect_err("no stream");
         assert_eq!(missing.code, "ResourceNotFoundException");
     }

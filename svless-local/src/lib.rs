@@ -16,6 +16,7 @@ pub mod cloud;
 pub mod cognito;
 pub mod events;
 pub mod gateway;
+pub mod kinesis;
 mod s3;
 mod serve;
 pub mod sfn;

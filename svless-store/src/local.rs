@@ -25,6 +25,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::mpsc;
 
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 use crate::dynamo::MemoryDb;
 use crate::object::presign::Signer;
 use crate::object::{Change, Changes, LocalDirStore};
@@ -226,4 +228,69 @@ pub fn set_presign_endpoint(endpoint: &str) {
 /// ```
 pub fn presigner() -> Option<Signer> {
     registry().signer.clone()
+}
+
+/// Whether this process runs on AWS Lambda (the Lambda Runtime API is there).
+fn on_lambda() -> bool {
+    std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
+}
+
+/// The table `def` where the app runs: on Lambda, DynamoDB through the SDK configured from the
+/// environment (feature `dynamodb`); elsewhere the local tables of the data directory, the
+/// table created if it is not there yet. The same code serves both.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// # let dir = std::env::temp_dir().join(format!("svless-doc-auto-table-{}", std::process::id()));
+/// # svless_store::local::set_data_dir(&dir)?;
+/// use svless_store::dynamo::TableDef;
+/// let todos = svless_store::local::table(TableDef::simple("todos", "pk")).await?;
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok(()) }
+/// ```
+pub async fn table(def: crate::dynamo::TableDef) -> Result<crate::dynamo::Table, BoxError> {
+    if on_lambda() {
+        #[cfg(feature = "dynamodb")]
+        {
+            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            return Ok(crate::dynamo::Table::dynamodb(
+                def,
+                aws_sdk_dynamodb::Client::new(&config),
+            ));
+        }
+        #[cfg(not(feature = "dynamodb"))]
+        return Err("on Lambda the table needs svless-store's `dynamodb` feature".into());
+    }
+    let table = crate::dynamo::Table::memory(def, &tables()?);
+    match table.create().await {
+        Ok(()) | Err(crate::dynamo::Error::Validation { .. }) => Ok(table),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The object store of `bucket` where the app runs: on Lambda, S3 through the SDK configured
+/// from the environment (feature `s3`); elsewhere the bucket's directory in the data directory.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// # let dir = std::env::temp_dir().join(format!("svless-doc-auto-bucket-{}", std::process::id()));
+/// # svless_store::local::set_data_dir(&dir)?;
+/// let photos = svless_store::local::object_store("photos").await?;
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok(()) }
+/// ```
+pub async fn object_store(name: &str) -> Result<Arc<dyn crate::object::ObjectStore>, BoxError> {
+    if on_lambda() {
+        #[cfg(feature = "s3")]
+        {
+            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            return Ok(Arc::new(crate::object::S3Store::new(
+                aws_sdk_s3::Client::new(&config),
+                name,
+            )));
+        }
+        #[cfg(not(feature = "s3"))]
+        return Err("on Lambda the bucket needs svless-store's `s3` feature".into());
+    }
+    Ok(bucket(name).await?)
 }

@@ -161,6 +161,20 @@ async fn on_job(message: Message<String>, State(shared): State<Shared>) -> Resul
     Ok(())
 }
 
+#[svless::kinesis]
+async fn on_click(
+    record: svless::source::kinesis::Record<String>,
+    State(shared): State<Shared>,
+) -> Result<(), Failure> {
+    let line = format!("click {} {}", record.partition_key, record.data);
+    let before = shared.count(&line);
+    shared.push(line);
+    if record.data.starts_with("flaky") && before == 0 {
+        return Err(Failure::Refused(record.data));
+    }
+    Ok(())
+}
+
 #[svless::task(name = "stamp")]
 async fn stamp(input: Value) -> Value {
     json!({ "stamped": input })
@@ -234,7 +248,8 @@ async fn the_whole_app_runs_on_the_local_cloud() {
         .on(ws_disconnect)
         .on(on_order)
         .on(nightly)
-        .on(on_job);
+        .on(on_job)
+        .on(on_click);
     let running = Cloud::new(app)
         .http_addr(([127, 0, 0, 1], 0).into())
         .services_addr(([127, 0, 0, 1], 0).into())
@@ -419,6 +434,7 @@ async fn the_whole_app_runs_on_the_local_cloud() {
     websocket(&running, &shared).await;
     eventbridge(&running, &shared).await;
     queues(&running, &shared).await;
+    kinesis(&running, &shared).await;
 
     let http = running.http_url();
     running.shutdown().await;
@@ -1159,4 +1175,80 @@ async fn queues(running: &svless_local::cloud::Running, shared: &Shared) {
         .filter(|l| l.starts_with("job f-a"))
         .collect();
     assert_eq!(order, ["job f-a1", "job f-a2", "job f-a3"]);
+}
+
+/// Kinesis through aws-sdk-kinesis: records reach the handler shard by shard in order; one that
+/// fails once is retried from its own sequence number.
+async fn kinesis(running: &svless_local::cloud::Running, shared: &Shared) {
+    use aws_sdk_kinesis::primitives::Blob;
+    use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(running.services_url())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "a", "b", None, None, "test",
+        ))
+        .load()
+        .await;
+    let kinesis = aws_sdk_kinesis::Client::new(&config);
+    kinesis
+        .create_stream()
+        .stream_name("clicks")
+        .shard_count(2)
+        .send()
+        .await
+        .expect("created");
+    let entry = |key: &str, data: &str| {
+        PutRecordsRequestEntry::builder()
+            .partition_key(key)
+            .data(Blob::new(data))
+            .build()
+            .expect("an entry")
+    };
+    let out = kinesis
+        .put_records()
+        .stream_name("clicks")
+        .records(entry("u1", "a1"))
+        .records(entry("u1", "flaky-a2"))
+        .records(entry("u1", "a3"))
+        .records(entry("u2", "b1"))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(out.failed_record_count(), Some(0));
+    eventually("the Kinesis records", || {
+        shared.count("click u1 a3") == 1 && shared.count("click u2 b1") == 1
+    })
+    .await;
+    // Retried from the failed record: a1 once, flaky-a2 twice, then a3.
+    assert_eq!(shared.count("click u1 a1"), 1);
+    assert_eq!(shared.count("click u1 flaky-a2"), 2);
+    let u1: Vec<String> = shared
+        .seen()
+        .into_iter()
+        .filter(|l| l.starts_with("click u1"))
+        .collect();
+    assert_eq!(
+        u1,
+        [
+            "click u1 a1",
+            "click u1 flaky-a2",
+            "click u1 flaky-a2",
+            "click u1 a3"
+        ]
+    );
+    let missing = kinesis
+        .put_record()
+        .stream_name("nope")
+        .partition_key("k")
+        .data(Blob::new("x"))
+        .send()
+        .await
+        .expect_err("no such stream");
+    assert!(
+        missing
+            .as_service_error()
+            .is_some_and(|e| e.is_resource_not_found_exception()),
+        "{missing:?}"
+    );
 }
