@@ -378,8 +378,16 @@ pub fn timestamp(text: &str) -> Option<DateTime<FixedOffset>> {
     DateTime::parse_from_rfc3339(text).ok()
 }
 
-/// `*` matches any run of characters; `\*` is a star, `\\` a backslash.
-fn wildcard(pattern: &str, text: &str) -> bool {
+/// `*` matches any run of characters; `\*` is a star, `\\` a backslash — the wildcard of
+/// `StringMatches`, and of EventBridge's `wildcard` pattern.
+///
+/// ```
+/// use svless_asl::choice::wildcard;
+/// assert!(wildcard("log-*.txt", "log-2026.txt"));
+/// assert!(wildcard(r"a\*b", "a*b"));
+/// assert!(!wildcard(r"a\*b", "axb"));
+/// ```
+pub fn wildcard(pattern: &str, text: &str) -> bool {
     #[derive(Clone, Copy, PartialEq)]
     enum Token {
         Star,

@@ -989,21 +989,6 @@ fn cors(mut response: hyper::Response<Full<Bytes>>) -> hyper::Response<Full<Byte
     response
 }
 
-fn json_reply(
-    status: u16,
-    content_type: &'static str,
-    body: &serde_json::Value,
-) -> hyper::Response<Full<Bytes>> {
-    let mut response = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() =
-        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_REQUEST);
-    response.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static(content_type),
-    );
-    response
-}
-
 async fn route_service<S: Send + Sync + 'static>(
     services: &Services<S>,
     request: hyper::Request<Incoming>,
@@ -1025,7 +1010,7 @@ async fn route_service<S: Send + Sync + 'static>(
         {
             Ok(body) => body.to_bytes(),
             Err(_) => {
-                return json_reply(
+                return crate::serve::json_reply(
                     413,
                     JSON_1_1,
                     &json!({"__type": "ValidationException", "message": "the request is over 5 MiB"}),
@@ -1035,7 +1020,7 @@ async fn route_service<S: Send + Sync + 'static>(
         let body: serde_json::Value = match serde_json::from_slice(&body) {
             Ok(body) => body,
             Err(e) => {
-                return json_reply(
+                return crate::serve::json_reply(
                     400,
                     JSON_1_1,
                     &json!({"__type": "SerializationException", "message": e.to_string()}),
@@ -1043,8 +1028,8 @@ async fn route_service<S: Send + Sync + 'static>(
             }
         };
         return match services.streams.call(operation, &body) {
-            Ok(out) => json_reply(200, JSON_1_1, &out),
-            Err(e) => json_reply(
+            Ok(out) => crate::serve::json_reply(200, JSON_1_1, &out),
+            Err(e) => crate::serve::json_reply(
                 400,
                 JSON_1_1,
                 &json!({"__type": e.code, "message": e.message}),
@@ -1059,7 +1044,7 @@ async fn route_service<S: Send + Sync + 'static>(
         {
             Ok(body) => body.to_bytes(),
             Err(_) => {
-                return json_reply(
+                return crate::serve::json_reply(
                     413,
                     JSON_1_0,
                     &json!({"__type": "com.amazonaws.sqs#BatchRequestTooLong", "message": "the request is too large"}),
@@ -1069,7 +1054,7 @@ async fn route_service<S: Send + Sync + 'static>(
         let body: serde_json::Value = match serde_json::from_slice(&body) {
             Ok(body) => body,
             Err(e) => {
-                return json_reply(
+                return crate::serve::json_reply(
                     400,
                     JSON_1_0,
                     &json!({"__type": "com.amazonaws.sqs#InvalidParameterValue", "message": e.to_string()}),
@@ -1077,8 +1062,8 @@ async fn route_service<S: Send + Sync + 'static>(
             }
         };
         return match services.queues.call(operation, &body) {
-            Ok(out) => json_reply(200, JSON_1_0, &out),
-            Err(e) => json_reply(
+            Ok(out) => crate::serve::json_reply(200, JSON_1_0, &out),
+            Err(e) => crate::serve::json_reply(
                 400,
                 JSON_1_0,
                 &json!({"__type": format!("com.amazonaws.sqs#{}", e.code), "message": e.message}),
@@ -1093,7 +1078,7 @@ async fn route_service<S: Send + Sync + 'static>(
         {
             Ok(body) => body.to_bytes(),
             Err(_) => {
-                return json_reply(
+                return crate::serve::json_reply(
                     413,
                     JSON_1_1,
                     &json!({"__type": "ValidationException", "message": "Total size of the entries in the request is over the limit."}),
@@ -1103,7 +1088,7 @@ async fn route_service<S: Send + Sync + 'static>(
         let body: serde_json::Value = match serde_json::from_slice(&body) {
             Ok(body) => body,
             Err(e) => {
-                return json_reply(
+                return crate::serve::json_reply(
                     400,
                     JSON_1_1,
                     &json!({"__type": "SerializationException", "message": e.to_string()}),
@@ -1111,17 +1096,19 @@ async fn route_service<S: Send + Sync + 'static>(
             }
         };
         if operation != "PutEvents" {
-            return json_reply(
+            return crate::serve::json_reply(
                 400,
                 JSON_1_1,
                 &json!({"__type": "UnknownOperationException", "message": format!("the local event bus answers PutEvents, not {operation}")}),
             );
         }
         return match services.events.put_events(&body) {
-            Ok(out) => json_reply(200, JSON_1_1, &out),
-            Err((code, message)) => {
-                json_reply(400, JSON_1_1, &json!({"__type": code, "message": message}))
-            }
+            Ok(out) => crate::serve::json_reply(200, JSON_1_1, &out),
+            Err((code, message)) => crate::serve::json_reply(
+                400,
+                JSON_1_1,
+                &json!({"__type": code, "message": message}),
+            ),
         };
     }
     if let Some(operation) = target.strip_prefix("AWSCognitoIdentityProviderService.") {
@@ -1132,7 +1119,7 @@ async fn route_service<S: Send + Sync + 'static>(
         {
             Ok(body) => body.to_bytes(),
             Err(_) => {
-                return json_reply(
+                return crate::serve::json_reply(
                     413,
                     JSON_1_1,
                     &json!({"__type": "InvalidParameterException", "message": "the request is too large"}),
@@ -1145,7 +1132,7 @@ async fn route_service<S: Send + Sync + 'static>(
             match serde_json::from_slice(&body) {
                 Ok(body) => body,
                 Err(e) => {
-                    return json_reply(
+                    return crate::serve::json_reply(
                         400,
                         JSON_1_1,
                         &json!({"__type": "SerializationException", "message": e.to_string()}),
@@ -1154,8 +1141,8 @@ async fn route_service<S: Send + Sync + 'static>(
             }
         };
         return match services.pool.call(operation, &body) {
-            Ok(out) => json_reply(200, JSON_1_1, &out),
-            Err(e) => json_reply(
+            Ok(out) => crate::serve::json_reply(200, JSON_1_1, &out),
+            Err(e) => crate::serve::json_reply(
                 400,
                 JSON_1_1,
                 &json!({"__type": e.code, "message": e.message}),
@@ -1170,7 +1157,7 @@ async fn route_service<S: Send + Sync + 'static>(
         if request.method() == hyper::Method::GET
             && path == format!("/{}/.well-known/jwks.json", services.pool.pool_id())
         {
-            return json_reply(200, "application/json", &services.pool.jwks());
+            return crate::serve::json_reply(200, "application/json", &services.pool.jwks());
         }
         if crate::s3::takes(&request) {
             return crate::s3::answer(request).await;
@@ -1182,7 +1169,7 @@ async fn route_service<S: Send + Sync + 'static>(
             "`{target}` is not a service the local cloud answers (Step Functions, SQS, Kinesis, EventBridge PutEvents, Cognito user pools, WebSocket connections, presigned S3 URLs)"
         ),
     });
-    json_reply(400, "application/x-amz-json-1.0", &body)
+    crate::serve::json_reply(400, "application/x-amz-json-1.0", &body)
 }
 
 /// A running local cloud.

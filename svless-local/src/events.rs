@@ -11,6 +11,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Datelike, Duration as ChronoDuration, NaiveDate, Timelike, Utc};
 use serde_json::{Map, Value};
+use svless_asl::choice::wildcard;
 
 /// Why an event pattern or a schedule expression is refused (EventBridge refuses it too).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -300,48 +301,6 @@ fn in_block(ip: IpAddr, network: IpAddr, bits: u8) -> bool {
         }
         _ => false,
     }
-}
-
-/// `*` matches any run of characters; `\*` and `\\` are literal.
-fn wildcard(pattern: &str, text: &str) -> bool {
-    enum Token {
-        Star,
-        Char(char),
-    }
-    let mut tokens = Vec::new();
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => tokens.push(Token::Char(chars.next().unwrap_or('\\'))),
-            '*' => tokens.push(Token::Star),
-            c => tokens.push(Token::Char(c)),
-        }
-    }
-    let text: Vec<char> = text.chars().collect();
-    // Greedy match with backtracking to the last star.
-    let (mut t, mut p) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match tokens.get(p) {
-            Some(Token::Char(c)) if *c == text[t] => {
-                t += 1;
-                p += 1;
-            }
-            Some(Token::Star) => {
-                star = Some((p, t));
-                p += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    tokens[p..].iter().all(|t| matches!(t, Token::Star))
 }
 
 impl EventPattern {

@@ -712,14 +712,7 @@ fn no_machine(arn: &str) -> ApiError {
 }
 
 fn reply(status: u16, body: &Value) -> hyper::Response<Full<Bytes>> {
-    let mut response = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() =
-        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_REQUEST);
-    response.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/x-amz-json-1.0"),
-    );
-    response
+    crate::serve::json_reply(status, "application/x-amz-json-1.0", body)
 }
 
 /// One page of a listing: `maxResults` items (default 100, at most 1,000) from where
