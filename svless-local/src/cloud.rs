@@ -1038,7 +1038,7 @@ async fn route_service<S: Send + Sync + 'static>(
     }
     if let Some(operation) = target.strip_prefix("AmazonSQS.") {
         const JSON_1_0: &str = "application/x-amz-json-1.0";
-        let body = match Limited::new(request.into_body(), 1024 * 1024)
+        let body = match Limited::new(request.into_body(), 4 * 1024 * 1024)
             .collect()
             .await
         {
@@ -1063,11 +1063,21 @@ async fn route_service<S: Send + Sync + 'static>(
         };
         return match services.queues.call(operation, &body) {
             Ok(out) => crate::serve::json_reply(200, JSON_1_0, &out),
-            Err(e) => crate::serve::json_reply(
-                400,
-                JSON_1_0,
-                &json!({"__type": format!("com.amazonaws.sqs#{}", e.code), "message": e.message}),
-            ),
+            Err(e) => {
+                let mut response = crate::serve::json_reply(
+                    400,
+                    JSON_1_0,
+                    &json!({"__type": format!("com.amazonaws.sqs#{}", e.code), "message": e.message}),
+                );
+                // SQS answers the query protocol's error code too; the SDKs report it.
+                if let Ok(value) = hyper::header::HeaderValue::from_str(&format!(
+                    "{};Sender",
+                    crate::sqs::query_code(e.code)
+                )) {
+                    response.headers_mut().insert("x-amzn-query-error", value);
+                }
+                response
+            }
         };
     }
     if let Some(operation) = target.strip_prefix("AWSEvents.") {

@@ -15,8 +15,8 @@ use svless_core::{App, Context};
 use tokio::sync::Notify;
 
 const ACCOUNT: &str = "123456789012";
-/// SQS's largest message: 256 KiB.
-pub const MAX_MESSAGE_BYTES: usize = 262_144;
+/// SQS's largest message: 1 MiB (the limit since August 2025; it was 256 KiB).
+pub const MAX_MESSAGE_BYTES: usize = 1_048_576;
 
 /// An SQS API error: the `__type` the SDK reads, and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +25,21 @@ pub struct SqsError {
     pub code: &'static str,
     /// What SQS says.
     pub message: String,
+}
+
+/// The query protocol's name of an error (what `x-amzn-query-error` carries and the SDKs
+/// report as the error code).
+pub(crate) fn query_code(code: &str) -> &str {
+    match code {
+        "QueueDoesNotExist" => "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueNameExists" => "QueueAlreadyExists",
+        "BatchEntryIdsNotDistinct" => "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+        "EmptyBatchRequest" => "AWS.SimpleQueueService.EmptyBatchRequest",
+        "TooManyEntriesInBatchRequest" => "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+        "BatchRequestTooLong" => "AWS.SimpleQueueService.BatchRequestTooLong",
+        "UnsupportedOperation" => "AWS.SimpleQueueService.UnsupportedOperation",
+        other => other,
+    }
 }
 
 fn err(code: &'static str, message: impl Into<String>) -> SqsError {
@@ -413,16 +428,34 @@ impl Queues {
                 "The request must contain the parameter MessageBody.",
             )
         })?;
-        if body.is_empty() {
+        // The queue's own requirements are checked before the body, as SQS checks them.
+        let (fifo, content_dedup) = self
+            .lock()
+            .get(name)
+            .map(|q| (q.fifo, q.content_dedup))
+            .ok_or_else(|| err("QueueDoesNotExist", "The specified queue does not exist."))?;
+        if fifo && entry["MessageGroupId"].as_str().is_none() {
+            return Err(err(
+                "MissingParameter",
+                "The request must contain the parameter MessageGroupId.",
+            ));
+        }
+        if fifo && entry["MessageDeduplicationId"].as_str().is_none() && !content_dedup {
             return Err(err(
                 "InvalidParameterValue",
+                "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+            ));
+        }
+        if body.is_empty() {
+            return Err(err(
+                "MissingParameter",
                 "The request must contain the parameter MessageBody.",
             ));
         }
         if body.len() > MAX_MESSAGE_BYTES {
             return Err(err(
                 "InvalidParameterValue",
-                "One or more parameters are invalid. Reason: Message must be shorter than 262144 bytes.",
+                "One or more parameters are invalid. Reason: Message must be shorter than 1048576 bytes.",
             ));
         }
         if !valid_body(body) {
@@ -473,14 +506,13 @@ impl Queues {
             queue.dedup.insert(key, (now, id.clone()));
             queue.sequence += 1;
             sequence = Some(format!("{:020}", queue.sequence));
-        } else if group.is_some() {
-            return Err(err(
-                "InvalidParameterValue",
-                "The request include parameter that is not valid for this queue type",
-            ));
+        } else {
+            // Standard queues take a MessageGroupId (fair queues) and ignore a deduplication id
+            // ("applies only to FIFO queues").
+            dedup = None;
         }
         let delay = match entry["DelaySeconds"].as_u64() {
-            Some(_) if queue.fifo => {
+            Some(seconds) if queue.fifo && seconds > 0 => {
                 return Err(err(
                     "InvalidParameterValue",
                     "Value for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.",
@@ -533,6 +565,13 @@ impl Queues {
                     "There should be at least one SendMessageBatchRequestEntry in the request.",
                 )
             })?;
+        let ids: HashSet<&str> = entries.iter().filter_map(|e| e["Id"].as_str()).collect();
+        if ids.len() != entries.len() {
+            return Err(err(
+                "BatchEntryIdsNotDistinct",
+                "Two or more batch entries in the request have the same Id.",
+            ));
+        }
         if entries.len() > 10 {
             return Err(err(
                 "TooManyEntriesInBatchRequest",
@@ -542,13 +581,6 @@ impl Queues {
                 ),
             ));
         }
-        let ids: HashSet<&str> = entries.iter().filter_map(|e| e["Id"].as_str()).collect();
-        if ids.len() != entries.len() {
-            return Err(err(
-                "BatchEntryIdsNotDistinct",
-                "Two or more batch entries in the request have the same Id.",
-            ));
-        }
         let total: usize = entries
             .iter()
             .map(|e| e["MessageBody"].as_str().map_or(0, str::len))
@@ -556,7 +588,7 @@ impl Queues {
         if total > MAX_MESSAGE_BYTES {
             return Err(err(
                 "BatchRequestTooLong",
-                "Batch requests cannot be longer than 262144 bytes.",
+                "Batch requests cannot be longer than 1048576 bytes.",
             ));
         }
         let mut successful = Vec::new();
@@ -863,5 +895,74 @@ async fn poll<S: Send + Sync + 'static>(
             }
         };
         queues.delete_ids(&name, &done);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The answers where moto differs and the SQS API reference decides (see
+    /// `tests/tests/sqs_differential.rs`).
+    #[test]
+    fn the_documented_refusals_moto_does_not_make() {
+        let queues = Queues::new("http://127.0.0.1:3001");
+        let code = |op: &str, body: Value| queues.call(op, &body).map(|_| ()).map_err(|e| e.code);
+        assert_eq!(
+            code("CreateQueue", json!({"QueueName": "plain.fifo"})),
+            Err("InvalidParameterValue")
+        );
+        assert_eq!(code("CreateQueue", json!({"QueueName": "q"})), Ok(()));
+        assert_eq!(
+            code(
+                "CreateQueue",
+                json!({"QueueName": "q", "Attributes": {"VisibilityTimeout": "5"}})
+            ),
+            Err("QueueNameExists")
+        );
+        let url = "http://127.0.0.1:3001/123456789012/q";
+        assert_eq!(
+            code("SendMessage", json!({"QueueUrl": url, "MessageBody": ""})),
+            Err("MissingParameter")
+        );
+        assert_eq!(
+            code(
+                "SendMessage",
+                json!({"QueueUrl": url, "MessageBody": "nul \u{1}"})
+            ),
+            Err("InvalidMessageContents")
+        );
+        assert_eq!(
+            code(
+                "CreateQueue",
+                json!({"QueueName": "f.fifo", "Attributes": {"FifoQueue": "true", "ContentBasedDeduplication": "true"}})
+            ),
+            Ok(())
+        );
+        let fifo = "http://127.0.0.1:3001/123456789012/f.fifo";
+        assert_eq!(
+            code(
+                "SendMessage",
+                json!({"QueueUrl": fifo, "MessageBody": "x", "MessageGroupId": "g", "DelaySeconds": 5})
+            ),
+            Err("InvalidParameterValue")
+        );
+        // A duplicate within five minutes is accepted and kept once.
+        for _ in 0..2 {
+            assert_eq!(
+                code(
+                    "SendMessage",
+                    json!({"QueueUrl": fifo, "MessageBody": "same", "MessageGroupId": "g"})
+                ),
+                Ok(())
+            );
+        }
+        let received = queues
+            .call(
+                "ReceiveMessage",
+                &json!({"QueueUrl": fifo, "MaxNumberOfMessages": 10}),
+            )
+            .expect("received");
+        assert_eq!(received["Messages"].as_array().map(Vec::len), Some(1));
     }
 }
