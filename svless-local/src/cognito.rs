@@ -49,6 +49,10 @@ pub struct PoolConfig {
     pub auto_confirm: bool,
     /// Groups created at start-up (`admin`, …).
     pub groups: Vec<String>,
+    /// The app client's `PreventUserExistenceErrors`: when on, signing in as an unknown user is
+    /// `NotAuthorizedException` like a wrong password; off (`LEGACY`, the API's default), it
+    /// is `UserNotFoundException`.
+    pub prevent_user_existence_errors: bool,
 }
 
 impl Default for PoolConfig {
@@ -58,6 +62,7 @@ impl Default for PoolConfig {
             client_id: "svlesslocalclient000000000".into(),
             auto_confirm: false,
             groups: Vec::new(),
+            prevent_user_existence_errors: false,
         }
     }
 }
@@ -436,12 +441,12 @@ impl UserPool {
         self.check_client(body)?;
         let username = text(body, "Username", "username")?;
         let password = text(body, "Password", "password")?;
-        check_password(password)?;
         let attributes = attributes(body)?;
         let mut stored = self.lock();
         if stored.users.contains_key(username) {
             return Err(err("UsernameExistsException", "User already exists"));
         }
+        check_password(password)?;
         let salt = self.random(16);
         let code = format!(
             "{:06}",
@@ -560,7 +565,13 @@ impl UserPool {
                 let user = {
                     let mut stored = self.lock();
                     let wrong = || err("NotAuthorizedException", "Incorrect username or password.");
-                    let user = stored.users.get(username).ok_or_else(wrong)?;
+                    let Some(user) = stored.users.get(username) else {
+                        return Err(if self.config.prevent_user_existence_errors {
+                            wrong()
+                        } else {
+                            err("UserNotFoundException", "User does not exist.")
+                        });
+                    };
                     let salt = STANDARD.decode(&user.salt).map_err(io)?;
                     if !constant_eq(Self::hash(password, &salt).as_bytes(), user.hash.as_bytes()) {
                         return Err(wrong());
@@ -720,10 +731,11 @@ impl UserPool {
 
     fn admin_set_password(&self, body: &Value) -> Result<Value, CognitoError> {
         let password = text(body, "Password", "password")?.to_owned();
-        check_password(&password)?;
         let permanent = body["Permanent"].as_bool().unwrap_or(false);
         let salt = self.random(16);
         self.with_user(body, |user, _| {
+            // The user is looked up before the password is judged, as Cognito does.
+            check_password(&password)?;
             user.hash = Self::hash(&password, &salt);
             user.salt = STANDARD.encode(&salt);
             user.status = if permanent {
