@@ -1040,7 +1040,16 @@ async fn queues(running: &svless_local::cloud::Running, shared: &Shared) {
         .send()
         .await
         .expect_err("no queue");
-    assert_eq!(missing.code(), Some("QueueDoesNotExist"));
+    // The query-protocol code SQS sends, as the SDK reports it; the typed error matches too.
+    assert_eq!(
+        missing.code(),
+        Some("AWS.SimpleQueueService.NonExistentQueue")
+    );
+    assert!(
+        missing
+            .as_service_error()
+            .is_some_and(|e| e.is_queue_does_not_exist())
+    );
     let dlq = sqs
         .create_queue()
         .queue_name("jobs-dlq")
