@@ -63,16 +63,59 @@ pub async fn moto_config() -> aws_config::SdkConfig {
     config_for(moto_endpoint()).await
 }
 
-/// An AWS SDK configuration for a local endpoint: `us-east-1`, dummy credentials.
-async fn config_for(endpoint: String) -> aws_config::SdkConfig {
+/// An AWS SDK configuration for a local endpoint (moto, the local cloud's services port):
+/// `us-east-1`, dummy credentials.
+pub async fn config_for(endpoint: impl Into<String>) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
+        .endpoint_url(endpoint.into())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_credential_types::Credentials::new(
             "test", "test", None, None, "tests",
         ))
         .load()
         .await
+}
+
+/// A user pool on moto with an app client that signs in with passwords and refresh tokens and
+/// the group `group`: its pool id and client id.
+pub async fn moto_user_pool(
+    cognito: &aws_sdk_cognitoidentityprovider::Client,
+    group: &str,
+) -> (String, String) {
+    use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
+    let pool = cognito
+        .create_user_pool()
+        .pool_name(format!("pool-{}-{group}", std::process::id()))
+        .send()
+        .await
+        .expect("a user pool");
+    let pool_id = pool
+        .user_pool()
+        .and_then(|p| p.id())
+        .expect("a pool id")
+        .to_owned();
+    let app = cognito
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("web")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .send()
+        .await
+        .expect("an app client");
+    let client_id = app
+        .user_pool_client()
+        .and_then(|c| c.client_id())
+        .expect("a client id")
+        .to_owned();
+    cognito
+        .create_group()
+        .user_pool_id(&pool_id)
+        .group_name(group)
+        .send()
+        .await
+        .expect("a group");
+    (pool_id, client_id)
 }
 
 /// The endpoint of the moto server that answers one request at a time

@@ -2,7 +2,6 @@
 //! command starts (`SVLESS_MOTO_ENDPOINT`), verified with the pool's key set fetched from that
 //! server while the tokens keep the AWS issuer.
 
-use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
 use svless::testing::TestRequest;
 use svless_auth::users::{CognitoUsers, UsersError};
 use svless_auth::{
@@ -26,38 +25,7 @@ async fn config() -> aws_config::SdkConfig {
 async fn tokens_issued_by_the_pool_verify_and_carry_their_groups() {
     let config = config().await;
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&config);
-    let pool = cognito
-        .create_user_pool()
-        .pool_name(format!("todos-{}", std::process::id()))
-        .send()
-        .await
-        .expect("a user pool");
-    let pool_id = pool
-        .user_pool()
-        .and_then(|p| p.id())
-        .expect("a pool id")
-        .to_owned();
-    let app = cognito
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name("web")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-        .send()
-        .await
-        .expect("an app client");
-    let client_id = app
-        .user_pool_client()
-        .and_then(|c| c.client_id())
-        .expect("a client id")
-        .to_owned();
-    cognito
-        .create_group()
-        .user_pool_id(&pool_id)
-        .group_name("admin")
-        .send()
-        .await
-        .expect("a group");
+    let (pool_id, client_id) = svless_tests::moto_user_pool(&cognito, "admin").await;
 
     let users = CognitoUsers::new(&config, &pool_id, &client_id);
     for (name, email) in [("ann", "ann@example.com"), ("bob", "bob@example.com")] {

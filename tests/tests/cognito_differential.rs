@@ -5,7 +5,7 @@
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, ExplicitAuthFlowsType};
+use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
 use std::collections::HashMap;
 use svless::App;
 use svless_local::cloud::Cloud;
@@ -29,14 +29,7 @@ struct Side {
 }
 
 async fn client(endpoint: &str) -> Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "test", "test", None, None, "test",
-        ))
-        .load()
-        .await;
+    let config = svless_tests::config_for(endpoint).await;
     Client::new(&config)
 }
 
@@ -181,38 +174,7 @@ async fn step(side: &mut Side, prefix: &str, rng: &mut Rng) -> String {
 
 async fn moto_side(endpoint: &str) -> Side {
     let client = client(endpoint).await;
-    let pool = client
-        .create_user_pool()
-        .pool_name(format!("diff-{}", std::process::id()))
-        .send()
-        .await
-        .expect("a moto pool");
-    let pool_id = pool
-        .user_pool()
-        .and_then(|p| p.id())
-        .expect("an id")
-        .to_owned();
-    let app = client
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name("web")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-        .send()
-        .await
-        .expect("a moto app client");
-    let app_client = app
-        .user_pool_client()
-        .and_then(|c| c.client_id())
-        .expect("a client id")
-        .to_owned();
-    client
-        .create_group()
-        .user_pool_id(&pool_id)
-        .group_name("admins")
-        .send()
-        .await
-        .expect("a group");
+    let (pool_id, app_client) = svless_tests::moto_user_pool(&client, "admins").await;
     Side {
         client,
         pool: pool_id,

@@ -471,14 +471,7 @@ fn item(pk: &str) -> serde_dynamo::Item {
 }
 
 async fn sfn_client(url: &str) -> aws_sdk_sfn::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "a", "b", None, None, "test",
-        ))
-        .load()
-        .await;
+    let config = svless_tests::config_for(url).await;
     aws_sdk_sfn::Client::new(&config)
 }
 
@@ -603,14 +596,7 @@ async fn presigned_urls(running: &svless_local::cloud::Running, shared: &Shared)
 async fn user_pool(running: &svless_local::cloud::Running) -> String {
     use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata as _;
     use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(running.services_url())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "a", "b", None, None, "test",
-        ))
-        .load()
-        .await;
+    let config = svless_tests::config_for(running.services_url()).await;
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&config);
     let pool = running.user_pool();
     let email = AttributeType::builder()
@@ -852,18 +838,8 @@ async fn websocket(running: &svless_local::cloud::Running, shared: &Shared) {
         .iter()
         .find_map(|l| l.strip_prefix("connect ").map(str::to_owned))
         .expect("the $connect handler saw the connection");
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "a", "b", None, None, "test",
-        ))
-        .load()
-        .await;
-    let management = aws_sdk_apigatewaymanagement::Client::from_conf(
-        aws_sdk_apigatewaymanagement::config::Builder::from(&config)
-            .endpoint_url(format!("{}/local", running.services_url()))
-            .build(),
-    );
+    let config = svless_tests::config_for(format!("{}/local", running.services_url())).await;
+    let management = aws_sdk_apigatewaymanagement::Client::new(&config);
     management
         .post_to_connection()
         .connection_id(&id)
@@ -963,14 +939,7 @@ async fn request(
 /// others do not, malformed ones are refused by entry; a schedule fires on demand.
 async fn eventbridge(running: &svless_local::cloud::Running, shared: &Shared) {
     use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(running.services_url())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "a", "b", None, None, "test",
-        ))
-        .load()
-        .await;
+    let config = svless_tests::config_for(running.services_url()).await;
     let events = aws_sdk_eventbridge::Client::new(&config);
     let entry = |source: &str, detail: &str| {
         PutEventsRequestEntry::builder()
@@ -1025,14 +994,7 @@ async fn a_schedule_expression_eventbridge_refuses_stops_the_start() {
 async fn queues(running: &svless_local::cloud::Running, shared: &Shared) {
     use aws_sdk_sqs::error::ProvideErrorMetadata as _;
     use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(running.services_url())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "a", "b", None, None, "test",
-        ))
-        .load()
-        .await;
+    let config = svless_tests::config_for(running.services_url()).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
     let missing = sqs
         .get_queue_url()
@@ -1191,14 +1153,7 @@ async fn queues(running: &svless_local::cloud::Running, shared: &Shared) {
 async fn kinesis(running: &svless_local::cloud::Running, shared: &Shared) {
     use aws_sdk_kinesis::primitives::Blob;
     use aws_sdk_kinesis::types::PutRecordsRequestEntry;
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(running.services_url())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "a", "b", None, None, "test",
-        ))
-        .load()
-        .await;
+    let config = svless_tests::config_for(running.services_url()).await;
     let kinesis = aws_sdk_kinesis::Client::new(&config);
     kinesis
         .create_stream()

@@ -160,14 +160,7 @@ async fn an_upload_reaches_a_websocket_client_through_a_workflow_and_a_stream() 
         .start()
         .await
         .expect("the cloud starts");
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(running.services_url())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "a", "b", None, None, "test",
-        ))
-        .load()
-        .await;
+    let config = svless_tests::config_for(running.services_url()).await;
     let machine = running.state_machines()[0].1.clone();
     let _ = chain
         .sfn

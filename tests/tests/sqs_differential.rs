@@ -32,14 +32,7 @@ const NAMES: [&str; 6] = [
 const BODIES: [&str; 4] = ["hello", "tab\tand\nnewline", "日本語", "{\"json\": true}"];
 
 async fn client(endpoint: &str) -> aws_sdk_sqs::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "test", "test", None, None, "test",
-        ))
-        .load()
-        .await;
+    let config = svless_tests::config_for(endpoint).await;
     aws_sdk_sqs::Client::new(&config)
 }
 
