@@ -119,3 +119,18 @@ pub enum CancelReason {
     /// Another code, as DynamoDB named it.
     Other(String),
 }
+
+/// `?` on a repository call in a handler that answers `svless::Error`: the same problem as
+/// [`IntoProblem`] gives.
+///
+/// ```
+/// fn handler() -> Result<(), svless_core::Error> {
+///     Err(svless_store::dynamo::Error::NotFound)?
+/// }
+/// assert_eq!(handler().unwrap_err().status(), 404);
+/// ```
+impl From<Error> for Problem {
+    fn from(err: Error) -> Self {
+        err.into_problem()
+    }
+}

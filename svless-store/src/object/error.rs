@@ -126,6 +126,21 @@ impl IntoProblem for Error {
     }
 }
 
+/// `?` on an object store call in a handler that answers `svless::Error`: the same problem as
+/// [`IntoProblem`] gives.
+///
+/// ```
+/// fn handler() -> Result<(), svless_core::Error> {
+///     Err(svless_store::object::Error::NotFound { key: "a".into(), version_id: None })?
+/// }
+/// assert_eq!(handler().unwrap_err().status(), 404);
+/// ```
+impl From<Error> for Problem {
+    fn from(err: Error) -> Self {
+        err.into_problem()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
