@@ -696,6 +696,18 @@ impl<S: Send + Sync + 'static> App<S> {
         self.sources.event_filters()
     }
 
+    /// Whether one of the app's `#[svless::s3]` handlers takes a change of `key` (`event`: S3's
+    /// event name, `ObjectCreated:Put`, ...) by its prefix, suffix and event filters: what a
+    /// bucket's notification configuration sends to the function, and so what a local bucket
+    /// delivers.
+    ///
+    /// ```
+    /// assert!(!svless_core::App::new().takes_object("uploads/a.jpg", "ObjectCreated:Put"));
+    /// ```
+    pub fn takes_object(&self, key: &str, event: &str) -> bool {
+        self.sources.takes_object(key, event)
+    }
+
     /// The route keys of the app's WebSocket handlers (`$connect`, `$default`, actions): what a
     /// local WebSocket gateway selects routes from.
     ///

@@ -118,6 +118,12 @@ impl<S> Sources<S> {
             .collect()
     }
 
+    /// Whether an `#[svless::s3]` handler's filter takes this object change.
+    pub(crate) fn takes_object(&self, key: &str, event: &str) -> bool {
+        let event = s3::ObjectEvent::parse(event);
+        self.s3.iter().any(|s| s.filter.matches(key, &event))
+    }
+
     /// The route keys of the WebSocket handlers.
     pub(crate) fn websocket_routes(&self) -> Vec<String> {
         self.websocket.iter().map(|w| w.route.clone()).collect()

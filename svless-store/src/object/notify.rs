@@ -185,7 +185,12 @@ pub async fn deliver_with<S: Send + Sync + 'static>(
     while open || !running.is_empty() {
         tokio::select! {
             change = changes.recv(), if open => match change {
-                Some(change) => running.push(invoke_change(app, change, retry)),
+                // A bucket notifies the function of the changes its configuration names — the
+                // handlers' filters — and of no others.
+                Some(change) if app.takes_object(&change.key, &change.kind.name()) => {
+                    running.push(invoke_change(app, change, retry));
+                }
+                Some(_) => {}
                 None => open = false,
             },
             Some(()) = running.next(), if !running.is_empty() => {}
