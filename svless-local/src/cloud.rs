@@ -39,14 +39,16 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::authorize::LambdaAuthorizer;
-use crate::cognito::{PoolConfig, UserPool};
+pub use crate::authorize::{AuthorizerKind, LambdaAuthorizer};
+pub use crate::cognito::{CognitoError, PoolConfig, UserPool};
 use crate::events::{EventPattern, Schedule};
-use crate::gateway::{Authorizer, Gateway as HttpGateway, JwtAuthorizer};
+pub use crate::gateway::JwtAuthorizer;
+use crate::gateway::{Authorizer, Gateway as HttpGateway};
 use crate::kinesis::Streams;
 use crate::sfn::{Api, Clock, StepFunctions};
 use crate::sqs::{Queues, SqsMapping};
-use crate::websocket::{Connections, Gateway, Limits};
+pub use crate::websocket::Limits;
+use crate::websocket::{Connections, Gateway};
 use svless_store::delivery::invoke_async;
 
 /// The variable that marks the process the local cloud runs in (set by [`run`] on the copy
@@ -1314,15 +1316,45 @@ impl Running {
 /// credentials set — never overriding ones already set — and waits for it. The child, marked
 /// with [`CHILD_MARK`], starts the cloud.
 pub async fn run<S: Send + Sync + 'static>(app: App<S>) -> Result<(), BoxError> {
-    if std::env::var_os(CHILD_MARK).is_none() {
-        return respawn().await;
+    Cloud::new(app).run_with(|_| Ok(())).await
+}
+
+impl<S: Send + Sync + 'static> Cloud<S> {
+    /// Runs this cloud until Ctrl-C, as [`run`] does with the defaults (the program starts
+    /// again as a child with the local endpoints in its environment, and the child serves);
+    /// `ready` runs in the child once everything listens — to seed users, or print what to
+    /// open. An error from it stops the cloud.
+    ///
+    /// ```no_run
+    /// # async fn doc(app: svless_core::App<()>) -> Result<(), svless_core::BoxError> {
+    /// use svless_local::cloud::Cloud;
+    /// Cloud::new(app)
+    ///     .schedule("nightly", "cron(0 3 * * ? *)")
+    ///     .run_with(|running| {
+    ///         eprintln!("open {}", running.http_url());
+    ///         Ok(())
+    ///     })
+    ///     .await
+    /// # }
+    /// ```
+    pub async fn run_with(
+        self,
+        ready: impl FnOnce(&Running) -> Result<(), BoxError>,
+    ) -> Result<(), BoxError> {
+        if std::env::var_os(CHILD_MARK).is_none() {
+            return respawn().await;
+        }
+        let running = self.start().await?;
+        eprint!("{}", running.summary());
+        if let Err(err) = ready(&running) {
+            running.shutdown().await;
+            return Err(err);
+        }
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("svless local cloud: stopping (open requests finish)");
+        running.shutdown().await;
+        Ok(())
     }
-    let running = Cloud::new(app).start().await?;
-    eprint!("{}", running.summary());
-    let _ = tokio::signal::ctrl_c().await;
-    eprintln!("svless local cloud: stopping (open requests finish)");
-    running.shutdown().await;
-    Ok(())
 }
 
 /// Starts this program again with the local endpoints in its environment; returns (or exits)

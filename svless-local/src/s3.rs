@@ -88,7 +88,8 @@ pub(crate) async fn answer(request: Request<Incoming>) -> Response<Full<Bytes>> 
         let headers = response.headers_mut();
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, PUT, HEAD"),
+            // POST: the user pool's JSON API shares the port and is called from pages.
+            HeaderValue::from_static("GET, PUT, HEAD, POST"),
         );
         if let Some(asked) = request
             .headers()
