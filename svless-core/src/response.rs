@@ -131,22 +131,40 @@ impl<T: IntoResponse, E: IntoProblem> IntoResponse for Result<T, E> {
 /// assert_eq!(response.status(), 303);
 /// assert_eq!(response.headers()["location"], "/todos/1");
 /// ```
+///
+/// A header the handler names replaces what the body set under that name (a `content-type`
+/// of its own instead of the body's); several values of one name are all kept.
+///
+/// ```
+/// use svless_core::IntoResponse;
+/// let response = ([("content-type", "text/javascript")], "alert(1)").into_response();
+/// assert_eq!(response.headers().get_all("content-type").iter().count(), 1);
+/// assert_eq!(response.headers()["content-type"], "text/javascript");
+/// ```
 pub trait IntoResponseHeaders {
     /// Adds the headers to `headers`, or says why one is not a valid header.
     fn add_to(self, headers: &mut HeaderMap) -> Result<(), Error>;
 }
 
+/// Adds `extra` to `headers`, each name's values replacing those already there.
+fn merge(headers: &mut HeaderMap, extra: HeaderMap) {
+    for name in extra.keys() {
+        headers.remove(name);
+    }
+    let mut last = None;
+    for (name, value) in extra {
+        if let Some(name) = name {
+            last = Some(name);
+        }
+        if let Some(name) = &last {
+            headers.append(name.clone(), value);
+        }
+    }
+}
+
 impl IntoResponseHeaders for HeaderMap {
     fn add_to(self, headers: &mut HeaderMap) -> Result<(), Error> {
-        let mut last = None;
-        for (name, value) in self {
-            if let Some(name) = name {
-                last = Some(name);
-            }
-            if let Some(name) = &last {
-                headers.append(name.clone(), value);
-            }
-        }
+        merge(headers, self);
         Ok(())
     }
 }
@@ -157,6 +175,7 @@ where
     V: TryInto<HeaderValue>,
 {
     fn add_to(self, headers: &mut HeaderMap) -> Result<(), Error> {
+        let mut extra = HeaderMap::with_capacity(N);
         for (name, value) in self {
             let name = name
                 .try_into()
@@ -166,8 +185,9 @@ where
                     "a handler returned an invalid value for header `{name}`"
                 ))
             })?;
-            headers.append(name, value);
+            extra.append(name, value);
         }
+        merge(headers, extra);
         Ok(())
     }
 }
