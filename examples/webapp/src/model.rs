@@ -6,7 +6,7 @@
 //! | [`EmailOwner`] | `EMAIL#{email}` | `EMAIL` | | | |
 //! | [`Album`] | `ALBUM#{id}` | `ALBUM` | | | |
 //! | [`Membership`] (album → member) | `ALBUM#{album}` | `MEMBER#{user}` | | | |
-//! | [`AlbumLink`] (member → album) | `USER#{user}` | `ALBUM#{album}` | `MEMBEROF#{user}` / `{joined_at}` | | |
+//! | [`AlbumLink`] (member → album) | `USER#{user}` | `ALBUM#{album}` | `MEMBEROF#{user}` / `{joined_at}#{album}` | | |
 //! | [`Photo`] | `ALBUM#{album}` | `PHOTO#{id}` | | `PHOTOS#{status}` / `{uploaded_at}#{id}` | `{uploaded_at}` |
 //! | [`Comment`] | `ALBUM#{album}` | `COMMENT#{at}#{id}` | | | |
 //! | [`UploadTicket`] | `TICKET#{photo}` | `TICKET` | | `TICKETS` / `{expires}` | |
@@ -129,7 +129,7 @@ pub struct Membership {
 /// The same membership from the member's side: "the albums I belong to", newest first.
 #[derive(Debug, Clone, Serialize, Deserialize, svless::Entity)]
 #[entity(pk = "USER#{user}", sk = "ALBUM#{album}")]
-#[entity(index = "gsi1", pk = "MEMBEROF#{user}", sk = "{joined_at}")]
+#[entity(index = "gsi1", pk = "MEMBEROF#{user}", sk = "{joined_at}#{album}")]
 pub struct AlbumLink {
     /// The member's `sub`.
     pub user: String,
@@ -329,11 +329,28 @@ pub struct Connection {
     pub expires_at: i64,
 }
 
-/// A new random id: 20 hex digits (80 bits) from the operating system's generator.
+/// A new id, 26 hex digits: the time in milliseconds and a sequence number (16 digits, never
+/// repeating or going back within a process, so ids made one after the other sort in that
+/// order), then 40 random bits from the operating system's generator.
 pub fn new_id() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 10];
-    getrandom::fill(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0) << 16;
+    let mut previous = LAST.load(Ordering::Relaxed);
+    let stamp = loop {
+        let next = now.max(previous + 1);
+        match LAST.compare_exchange_weak(previous, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => break next,
+            Err(seen) => previous = seen,
+        }
+    };
+    let mut random = [0u8; 5];
+    getrandom::fill(&mut random)?;
+    let mut id = format!("{stamp:016x}");
+    for b in random {
+        id.push_str(&format!("{b:02x}"));
+    }
+    Ok(id)
 }
 
 /// The `type` attribute of an item, as the repository writes it.
