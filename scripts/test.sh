@@ -64,6 +64,21 @@ start "key set server" target-jwks.log "http://127.0.0.1:$JWKS_PORT/jwks.json" \
   python3 -m http.server --bind 127.0.0.1 "$JWKS_PORT" --directory tests/fixtures/jwks
 export SVLESS_JWKS_URL="http://127.0.0.1:$JWKS_PORT/jwks.json"
 
+# Headless Chromium driven through ChromeDriver, for the example app's browser test: Debian's
+# `chromium` and `chromium-driver` packages (never a browser a test tool downloads).
+if ! command -v chromedriver > /dev/null 2>&1 || ! command -v chromium > /dev/null 2>&1; then
+  echo "==> installing chromium and chromium-driver"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver > /dev/null
+fi
+DRIVER_PORT=$(free_port)
+start "ChromeDriver" target-chromedriver.log "http://127.0.0.1:$DRIVER_PORT/status" \
+  chromedriver --port="$DRIVER_PORT"
+export SVLESS_WEBDRIVER_URL="http://127.0.0.1:$DRIVER_PORT"
+export SVLESS_CHROMIUM="$(command -v chromium)"
+
 echo "==> cargo fmt --check"
 cargo fmt --all --check
 

@@ -87,6 +87,10 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
     fn limit(&self) -> Result<u32, Error> {
         match self.limit {
             None => Ok(20),
@@ -302,7 +306,7 @@ pub async fn list_albums(
         .query::<AlbumLink>(AlbumLink::gsi1_partition(&claims.sub))
         .descending()
         .limit(page.limit()?)
-        .after(page.cursor.as_deref())
+        .after(page.cursor())
         .page()
         .await?;
     let keys: Vec<_> = links.items.iter().map(|l| Album::key(&l.album)).collect();
@@ -451,7 +455,7 @@ pub async fn list_members(
         .table
         .query::<Membership>(Membership::partition(&id))
         .limit(page.limit()?)
-        .after(page.cursor.as_deref())
+        .after(page.cursor())
         .page()
         .await?;
     Ok(Json(Listing {
@@ -830,7 +834,7 @@ pub async fn list_photos(
         .query::<Photo>(Photo::lsi1_partition(&id))
         .descending()
         .limit(page.limit()?)
-        .after(page.cursor.as_deref())
+        .after(page.cursor())
         .page()
         .await?;
     let mut items = Vec::with_capacity(photos.items.len());
@@ -964,7 +968,7 @@ pub async fn list_comments(
         .table
         .query::<Comment>(Comment::partition(&id))
         .limit(page.limit()?)
-        .after(page.cursor.as_deref())
+        .after(page.cursor())
         .page()
         .await?;
     Ok(Json(Listing {
@@ -986,7 +990,7 @@ pub async fn moderation_queue(
         .table
         .query::<Photo>(Photo::gsi2_partition(PhotoStatus::Moderation.as_str()))
         .limit(page.limit()?)
-        .after(page.cursor.as_deref())
+        .after(page.cursor())
         .page()
         .await?;
     let mut items = Vec::with_capacity(photos.items.len());

@@ -132,6 +132,30 @@ impl Settings {
     }
 }
 
+/// The photos bucket's lifecycle: originals (`uploads/…`) move to `STANDARD_IA` after 30 days
+/// and to Glacier after 365, and multipart uploads never finished are aborted after a day;
+/// noncurrent versions (the bucket is versioned) go after 30 days. Thumbnails stay in
+/// `STANDARD`. The deployment template declares the same rules.
+pub fn lifecycle_rules() -> Vec<svless::store::object::LifecycleRule> {
+    use svless::store::object::{LifecycleRule, NoncurrentExpiration, StorageClass, Transition};
+    vec![
+        LifecycleRule::new("originals", "uploads/")
+            .transition(Transition {
+                days: 30,
+                storage_class: StorageClass::StandardIa,
+            })
+            .transition(Transition {
+                days: 365,
+                storage_class: StorageClass::Glacier,
+            })
+            .abort_incomplete_multipart_uploads(1),
+        LifecycleRule::new("old-versions", "").noncurrent_expiration(NoncurrentExpiration {
+            noncurrent_days: 30,
+            newer_noncurrent_versions: None,
+        }),
+    ]
+}
+
 /// What every handler shares: the stores, the clients and the settings.
 #[derive(Clone)]
 pub struct Services {

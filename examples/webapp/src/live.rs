@@ -10,6 +10,7 @@
 
 use crate::Services;
 use crate::model::{Comment, Connection, Photo, Subscription};
+use futures_util::TryStreamExt as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use svless::source::dynamodb::{Change, StreamRecord};
@@ -99,23 +100,18 @@ pub async fn disconnect(
 
 async fn forget(services: &Services, connection: &str) -> Result<(), DbError> {
     let mut keys = vec![Connection::key(connection)];
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = services
+    let mut pages = std::pin::pin!(
+        services
             .table
             .query::<Subscription>(Subscription::gsi1_partition(connection))
-            .after(cursor.as_deref())
-            .page()
-            .await?;
+            .pages()
+    );
+    while let Some(page) = pages.try_next().await? {
         keys.extend(
             page.items
                 .iter()
                 .map(|s| Subscription::key(&s.album, &s.connection)),
         );
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
     }
     services.table.batch_delete(&keys).await
 }
@@ -194,28 +190,23 @@ pub async fn on_change(
         return Ok(());
     };
     let message = message.to_string();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = services
-            .table
-            .query::<Subscription>(Subscription::partition(&album))
-            .after(cursor.as_deref())
-            .page()
-            .await?;
-        for subscriber in &page.items {
-            match services
-                .connections
-                .post(&subscriber.connection, message.clone().into_bytes())
-                .await
-            {
-                Ok(()) => {}
-                Err(PostError::Gone(_)) => forget(&services, &subscriber.connection).await?,
-                Err(other) => return Err(LiveError::Post(other.to_string())),
-            }
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(()),
+    let subscribers: Vec<Subscription> = services
+        .table
+        .query::<Subscription>(Subscription::partition(&album))
+        .pages()
+        .map_ok(|page| page.items)
+        .try_concat()
+        .await?;
+    for subscriber in &subscribers {
+        match services
+            .connections
+            .post(&subscriber.connection, message.clone().into_bytes())
+            .await
+        {
+            Ok(()) => {}
+            Err(PostError::Gone(_)) => forget(&services, &subscriber.connection).await?,
+            Err(other) => return Err(LiveError::Post(other.to_string())),
         }
     }
+    Ok(())
 }

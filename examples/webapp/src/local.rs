@@ -87,6 +87,12 @@ pub async fn run(settings: Settings) -> Result<(), svless::BoxError> {
         return svless::cloud::run(svless::App::new()).await;
     }
     let services = Services::from_env(settings).await?;
+    // The bucket as the template makes it on AWS: versioned, with the lifecycle rules.
+    services.photos.set_versioning(true).await?;
+    services
+        .photos
+        .put_lifecycle(&crate::lifecycle_rules())
+        .await?;
     let password = admin_password()?;
     cloud(services)
         .run_with(move |running| {

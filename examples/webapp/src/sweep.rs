@@ -6,11 +6,12 @@
 use crate::Services;
 use crate::model::{Photo, PhotoStatus, UploadTicket};
 use crate::workflow::parse_upload_key;
+use futures_util::TryStreamExt as _;
 use serde::Serialize;
 use std::time::{Duration, SystemTime};
 use svless::source::eventbridge::Scheduled;
 use svless::store::dynamo::{Error as DbError, SortKey, Utc};
-use svless::store::object::{Key, ListRequest};
+use svless::store::object::{Key, ListRequest, ObjectStoreExt as _};
 use svless::{App, Metrics, State};
 
 /// How old a file without a photo must be before it is removed (uploads in flight are younger).
@@ -99,13 +100,8 @@ pub async fn sweep(services: &Services, now: SystemTime) -> Result<Swept, SweepE
             swept.tickets += 1;
         }
     }
-    let request = ListRequest::prefix("uploads/");
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = services
-            .photos
-            .list_page(&request, cursor.as_deref())
-            .await?;
+    let mut pages = std::pin::pin!(services.photos.list(ListRequest::prefix("uploads/")));
+    while let Some(page) = pages.try_next().await? {
         for object in &page.objects {
             let old = now
                 .duration_since(object.last_modified)
@@ -125,10 +121,6 @@ pub async fn sweep(services: &Services, now: SystemTime) -> Result<Swept, SweepE
                 services.photos.delete(&key, None).await?;
                 swept.orphaned_files += 1;
             }
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
         }
     }
     Ok(swept)

@@ -582,21 +582,18 @@ async fn remove_thumbnails(services: &Services, thumbnails: &[Thumbnail]) {
 
 /// Deletes every object under `prefix`.
 pub async fn remove_prefix(services: &Services, prefix: &str) -> Result<(), PhotoError> {
-    let request = svless::store::object::ListRequest::prefix(prefix);
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = services
+    use futures_util::TryStreamExt as _;
+    let mut pages = std::pin::pin!(
+        services
             .photos
-            .list_page(&request, cursor.as_deref())
-            .await?;
+            .list(svless::store::object::ListRequest::prefix(prefix))
+    );
+    while let Some(page) = pages.try_next().await? {
         for object in &page.objects {
             services.photos.delete(&key(&object.key)?, None).await?;
         }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(()),
-        }
     }
+    Ok(())
 }
 
 /// The error a state caught (`{"Error": ..., "Cause": ...}`).

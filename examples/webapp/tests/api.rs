@@ -671,3 +671,26 @@ async fn the_workflow_definition_matches_the_apps_tasks_and_their_error_names() 
     let (app, _) = app(1 << 20).await;
     assert_eq!(app.check_state_machine(webapp::WORKFLOW), Ok(()));
 }
+
+#[tokio::test]
+async fn the_bucket_rules_are_ones_s3_takes() {
+    use svless::store::object::{MemoryStore, ObjectStore as _, StorageClass};
+    let bucket = MemoryStore::new("webapp-photos");
+    let rules = webapp::lifecycle_rules();
+    bucket.put_lifecycle(&rules).await.expect("valid rules");
+    assert_eq!(bucket.lifecycle().await.expect("read back"), rules);
+    let originals = rules
+        .iter()
+        .find(|r| r.prefix == "uploads/")
+        .expect("a rule for originals");
+    let classes: Vec<_> = originals
+        .transitions
+        .iter()
+        .map(|t| (t.days, t.storage_class.clone()))
+        .collect();
+    assert_eq!(
+        classes,
+        [(30, StorageClass::StandardIa), (365, StorageClass::Glacier)]
+    );
+    assert_eq!(originals.abort_incomplete_multipart_days, Some(1));
+}

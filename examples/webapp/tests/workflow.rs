@@ -220,7 +220,7 @@ async fn rejected(
     reason: &str,
 ) {
     let input = f.arrive(&Caller::new("ann"), name, declared, bytes).await;
-    let run = machine(&f)
+    let run = machine(f)
         .run(webapp::WORKFLOW, input.clone())
         .await
         .expect("valid");

@@ -10,6 +10,8 @@ function notice(text, ok) {
   box.textContent = text;
   box.className = ok ? "ok" : "";
   box.hidden = !text;
+  clearTimeout(notice.timer);
+  if (ok && text) notice.timer = setTimeout(() => notice(""), 4000);
 }
 
 // ------------------------------------------------------------------ Cognito
