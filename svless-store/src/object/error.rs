@@ -131,7 +131,7 @@ impl IntoProblem for Error {
 ///
 /// ```
 /// fn handler() -> Result<(), svless_core::Error> {
-///     Err(svless_store::object::Error::NotFound { key: "a".into(), version_id: None })?
+///     Err(svless_store::object::Error::NotFound { key: "a".into() })?
 /// }
 /// assert_eq!(handler().unwrap_err().status(), 404);
 /// ```
