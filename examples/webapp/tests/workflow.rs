@@ -411,3 +411,67 @@ async fn a_photo_deleted_while_it_is_processed_ends_the_workflow_without_a_trace
     assert!(run.states_entered().contains(&"Reject"));
     assert_eq!(f.album().await.photo_count, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nightly_sweep_removes_expired_tickets_abandoned_photos_and_orphaned_files() {
+    let f = fixture().await;
+    let ann = Caller::new("ann");
+    // An upload URL handed out and never used; one used and processed; a file nobody asked for.
+    let abandoned: UploadTicketView = TestRequest::post(&format!("/albums/{}/photos", f.album))
+        .authorizer(ann.authorizer())
+        .json(&json!({"file_name": "never.jpg", "content_type": "image/jpeg", "size": 10}))
+        .send(&f.app)
+        .await
+        .json();
+    let kept = f
+        .arrive(&ann, "kept.jpg", "image/jpeg", &common::jpeg(64, 48))
+        .await;
+    let run = machine(&f)
+        .run(webapp::WORKFLOW, kept.clone())
+        .await
+        .expect("valid");
+    assert_eq!(run.status, Status::Succeeded);
+    let stray = format!("uploads/{}/{}", f.album, "0000000000000000ffffffffff");
+    f.services
+        .photos
+        .put_bytes(&Key::new(&stray).expect("a key"), b"stray".to_vec())
+        .await
+        .expect("written");
+
+    // Swept now: nothing has expired, nothing is a day old.
+    let now = std::time::SystemTime::now();
+    let swept = webapp::sweep::sweep(&f.services, now).await.expect("swept");
+    assert_eq!(swept, webapp::sweep::Swept::default());
+
+    // Swept two days later: the ticket has expired, the stray file is old.
+    let later = now + Duration::from_secs(2 * 24 * 60 * 60);
+    let swept = webapp::sweep::sweep(&f.services, later)
+        .await
+        .expect("swept");
+    assert_eq!(
+        swept,
+        webapp::sweep::Swept {
+            tickets: 2,
+            abandoned_photos: 1,
+            orphaned_files: 1
+        },
+        "the unused ticket and the used one whose notification never came, one abandoned photo, the stray file"
+    );
+    let gone = f
+        .services
+        .table
+        .get_consistent::<Photo>(&Photo::key(&f.album, &abandoned.photo.id))
+        .await
+        .expect("read");
+    assert!(gone.is_none(), "the photo whose file never came is gone");
+    assert!(!f.exists(&stray).await);
+    let photo = f.photo(kept["photo"].as_str().expect("an id")).await;
+    assert_eq!(photo.status, PhotoStatus::Ready, "a processed photo stays");
+    assert!(f.exists(&photo.key).await, "and so does its file");
+    assert_eq!(
+        webapp::sweep::sweep(&f.services, later)
+            .await
+            .expect("swept"),
+        webapp::sweep::Swept::default()
+    );
+}
