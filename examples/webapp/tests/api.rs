@@ -438,7 +438,7 @@ async fn only_members_see_an_album_and_only_its_owner_changes_it() {
 
 #[tokio::test]
 async fn an_upload_is_a_presigned_put_for_a_photo_that_fits() {
-    let (app, _) = app(1 << 20).await;
+    let (app, services) = app(1 << 20).await;
     let ann = Caller::new("ann");
     register(&app, &ann).await;
     let trip = album(&app, &ann, "Trip").await;
@@ -456,8 +456,8 @@ async fn an_upload_is_a_presigned_put_for_a_photo_that_fits() {
     assert_eq!(ticket.upload.method, "PUT");
     assert!(
         ticket.upload.url.contains(&format!(
-            "/webapp-photos/uploads/{}/{}?",
-            trip.id, ticket.photo.id
+            "/{}/uploads/{}/{}?",
+            services.settings.bucket, trip.id, ticket.photo.id
         )),
         "{}",
         ticket.upload.url

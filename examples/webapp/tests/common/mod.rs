@@ -151,9 +151,15 @@ fn data_dir() -> &'static PathBuf {
 /// point at an address nothing answers (tests that need Step Functions run it in process).
 pub async fn services(max_photo_bytes: u64) -> Services {
     data_dir();
+    // A table and a bucket of its own for every test: tests run side by side in one process,
+    // and a sweep of one must not see another's files.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut settings = settings(max_photo_bytes);
+    settings.bucket = format!("webapp-photos-{n}");
     let table = Table::memory(webapp::model::table_def("webapp"), &MemoryDb::new());
     table.create().await.expect("the table");
-    let photos = svless::store::local::bucket("webapp-photos")
+    let photos = svless::store::local::bucket(&settings.bucket)
         .await
         .expect("the bucket");
     let config = aws_config::SdkConfig::builder()
@@ -161,7 +167,7 @@ pub async fn services(max_photo_bytes: u64) -> Services {
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url("http://127.0.0.1:9")
         .build();
-    Services::new(settings(max_photo_bytes), table, photos, &config).expect("the services")
+    Services::new(settings, table, photos, &config).expect("the services")
 }
 
 /// The app on [`services`].
