@@ -51,6 +51,20 @@ type Client = hyper_util::client::legacy::Client<
     Empty<Bytes>,
 >;
 
+/// The HTTPS client of the key fetches (HTTP too, for a local server), with the system's roots.
+fn build_client() -> Result<Client, String> {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .map_err(|e| format!("no TLS roots: {e}"))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(connector),
+    )
+}
+
 /// Fetches and caches a user pool's keys.
 ///
 /// ```
@@ -63,7 +77,9 @@ type Client = hyper_util::client::legacy::Client<
 /// ```
 pub struct JwksCache {
     url: http::Uri,
-    client: Client,
+    /// Built at the first fetch: loading the TLS roots costs about 2 ms, which a function that
+    /// never fetches (or fetches later) should not pay during its cold start.
+    client: std::sync::OnceLock<Result<Client, String>>,
     keys: RwLock<HashMap<String, Arc<DecodingKey>>>,
     /// Held while a fetch is under way: one fetch at a time.
     state: tokio::sync::Mutex<FetchState>,
@@ -105,18 +121,9 @@ impl JwksCache {
         let url: http::Uri = url
             .parse()
             .map_err(|e| AuthError::KeysUnavailable(format!("the JWKS URL is invalid: {e}")))?;
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(|e| AuthError::KeysUnavailable(format!("no TLS roots: {e}")))?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let client =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build(connector);
         Ok(JwksCache {
             url,
-            client,
+            client: std::sync::OnceLock::new(),
             keys: RwLock::new(HashMap::new()),
             state: tokio::sync::Mutex::new(FetchState::default()),
             finished: AtomicU64::new(0),
@@ -309,8 +316,12 @@ impl JwksCache {
         let request = http::Request::get(self.url.clone())
             .body(Empty::<Bytes>::new())
             .map_err(|e| unavailable(e.to_string()))?;
-        let response = self
+        let client = self
             .client
+            .get_or_init(build_client)
+            .as_ref()
+            .map_err(|e| unavailable(e.clone()))?;
+        let response = client
             .request(request)
             .await
             .map_err(|e| unavailable(e.to_string()))?;
