@@ -20,7 +20,8 @@ pub(crate) fn decode(payload: &[u8], mut ctx: Context) -> Result<(Request, Reply
         &event.query_string_parameters
     };
     // The load balancer passes query keys and values as the client sent them, still encoded.
-    let query = join_query(queries.iter(), false);
+    let pairs = super::query_pairs(queries);
+    let query = join_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), false);
     let uri = build_uri(&path, &query)?;
     let headers = if multi_value {
         event.multi_value_headers

@@ -33,7 +33,8 @@ pub(crate) fn decode(
     } else {
         &event.multi_value_query_string_parameters
     };
-    let query = join_query(queries.iter(), true);
+    let pairs = super::query_pairs(queries);
+    let query = join_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), true);
     // REST APIs deliver `path` percent-encoded (used as it is); HTTP APIs (payload format 1.0,
     // `"version": "1.0"`) deliver it decoded and, on the default endpoint of a named stage, with
     // the stage in front. `build_uri` takes either.

@@ -358,6 +358,31 @@ fn join_cookies(headers: &mut http::HeaderMap) {
     }
 }
 
+/// Every (key, value) of a decoded query map, each value of each key.
+///
+/// `QueryMap::iter` indexes into a key's values without checking that there are any, so a
+/// payload with `"multiValueQueryStringParameters": {"a": []}` panics it; the map's serialized
+/// form is its entries, which are read instead. A key without values contributes nothing.
+pub(crate) fn query_pairs(map: &aws_lambda_events::query_map::QueryMap) -> Vec<(String, String)> {
+    if map.is_empty() {
+        return Vec::new();
+    }
+    let Ok(serde_json::Value::Object(entries)) = serde_json::to_value(map) else {
+        return Vec::new();
+    };
+    let mut pairs = Vec::new();
+    for (key, values) in entries {
+        if let serde_json::Value::Array(values) = values {
+            for value in values {
+                if let serde_json::Value::String(value) = value {
+                    pairs.push((key.clone(), value));
+                }
+            }
+        }
+    }
+    pairs
+}
+
 /// Joins query pairs into a query string; `encode` percent-encodes keys and values that
 /// arrive decoded (API Gateway), and leaves alone those that arrive encoded (the load balancer).
 ///

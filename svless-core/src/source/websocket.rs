@@ -137,10 +137,8 @@ impl<T: DeserializeOwned + 'static> WsMessage<T> {
             stage: rc.stage,
             request_id: rc.request_id,
             headers: event.headers,
-            query: event
-                .query_string_parameters
-                .iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            query: crate::payload::query_pairs(&event.query_string_parameters)
+                .into_iter()
                 .collect(),
             authorizer: rc.authorizer.fields.into_iter().collect(),
             disconnect: rc
