@@ -124,24 +124,27 @@ async fn resize(input: Resize) -> Result<Value, NamedError> {
 /// The app every payload goes to.
 pub fn app() -> &'static App {
     static APP: OnceLock<App> = OnceLock::new();
-    APP.get_or_init(|| {
-        App::new()
-            .metrics_sink(|_| {})
-            .route(get_todo)
-            .route(create_todo)
-            .route(list_todos)
-            .route(put_todo)
-            .route(file)
-            .on(on_object)
-            .on(on_row)
-            .on(on_message)
-            .on(on_order)
-            .on(on_schedule)
-            .on(on_record)
-            .on(on_connect)
-            .on(on_ws)
-            .on(resize)
-    })
+    APP.get_or_init(app_with_state)
+}
+
+/// A fresh copy of the app (the local cloud takes one by value).
+pub fn app_with_state() -> App {
+    App::new()
+        .metrics_sink(|_| {})
+        .route(get_todo)
+        .route(create_todo)
+        .route(list_todos)
+        .route(put_todo)
+        .route(file)
+        .on(on_object)
+        .on(on_row)
+        .on(on_message)
+        .on(on_order)
+        .on(on_schedule)
+        .on(on_record)
+        .on(on_connect)
+        .on(on_ws)
+        .on(resize)
 }
 
 /// One runtime for every input.
