@@ -54,7 +54,7 @@ async fn answer(
             std::future::pending::<()>().await;
         }
         let event = api.event.lock().map_err(|_| "poisoned")?.clone();
-        let deadline = chrono_millis() + 30_000;
+        let deadline = epoch_millis() + 30_000;
         return Ok(Response::builder()
             .header("lambda-runtime-aws-request-id", "cold-start-1")
             .header("lambda-runtime-deadline-ms", deadline.to_string())
@@ -84,7 +84,7 @@ async fn answer(
         .body(Full::new(Bytes::new()))?)
 }
 
-fn chrono_millis() -> u128 {
+fn epoch_millis() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
@@ -291,7 +291,6 @@ async fn main() -> Result<(), BoxError> {
         values.sort();
         (percentile(&values, 50.0), percentile(&values, 90.0))
     };
-    let (bare_init, _) = median("hello-bare", |s| s.init);
     let (bare_first, _) = median("hello-bare", |s| s.first_response);
     println!("{starts} starts each, x86_64, this machine; ratios against hello-bare's medians");
     println!(
@@ -306,7 +305,6 @@ async fn main() -> Result<(), BoxError> {
             .map(|s| s.peak_rss_kib)
             .collect();
         rss.sort_unstable();
-        let _ = bare_init;
         println!(
             "| {} | {:.1} MB | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} | {:.1} MB |",
             function.name,

@@ -411,19 +411,13 @@ pub async fn delete_album(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Deletes a photo's original and thumbnails; a failure is logged (the nightly sweep finds
-/// what is left).
+/// Deletes a photo's original and thumbnails; a failure is logged, not answered (the photo is
+/// gone already).
 async fn remove_files(services: &Services, photo: &Photo) {
-    let mut keys = vec![photo.key.clone()];
-    for thumbnail in &photo.thumbnails {
-        keys.push(thumbnail.jpeg.clone());
-        keys.push(thumbnail.webp.clone());
-    }
-    for key in keys {
-        let Ok(key) = Key::new(&key) else { continue };
-        if let Err(err) = services.photos.delete(&key, None).await {
-            tracing::warn!(key = %key, error = %err, "a file of a deleted photo stays for the sweep");
-        }
+    let removed =
+        crate::workflow::remove_files(services, &photo.album, &photo.id, Some(&photo.key)).await;
+    if let Err(err) = removed {
+        tracing::warn!(photo = %photo.id, error = %err, "files of a deleted photo stay");
     }
 }
 

@@ -23,9 +23,7 @@
 //! - Tickets and subscriptions carry a time to live (`expires_at`, epoch seconds).
 
 use serde::{Deserialize, Serialize};
-use svless::store::dynamo::{
-    DateTime, Entity as _, Projection, StreamView, TableDef, Utc, Versioned,
-};
+use svless::store::dynamo::{DateTime, Projection, StreamView, TableDef, Utc, Versioned};
 
 /// The table's definition (the deployment template declares the same).
 pub fn table_def(name: &str) -> TableDef {
@@ -351,14 +349,4 @@ pub fn new_id() -> Result<String, getrandom::Error> {
         id.push_str(&format!("{b:02x}"));
     }
     Ok(id)
-}
-
-/// The `type` attribute of an item, as the repository writes it.
-pub fn type_of(item: &serde_json::Value) -> Option<&str> {
-    item.get("type").and_then(serde_json::Value::as_str)
-}
-
-/// The type names the stream handler and the sweep look for.
-pub fn type_names() -> (&'static str, &'static str) {
-    (Photo::TYPE, Comment::TYPE)
 }

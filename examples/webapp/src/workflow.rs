@@ -173,7 +173,7 @@ pub async fn on_upload(
         Ok(()) | Err(DbError::TransactionCancelled { .. }) => {}
         Err(other) => return Err(other.into()),
     }
-    metrics.dimension("Album", "all");
+    metrics.dimension("Workflow", crate::WORKFLOW_NAME);
     metrics.count("PhotosUploaded", 1.0);
     tracing::info!(album, photo, user = %ticket.user, "a photo arrived; its workflow runs");
     Ok(())
@@ -510,7 +510,10 @@ pub async fn finish(
     let photo_key = Photo::key(&input.album, &input.photo);
     let current: Option<Photo> = services.table.get_consistent(&photo_key).await?;
     let Some(current) = current else {
-        remove_thumbnails(&services, &input.thumbnails).await;
+        // Deleted while it was processed: the thumbnails made since go too.
+        if let Err(err) = remove_files(&services, &input.album, &input.photo, None).await {
+            tracing::warn!(error = %err, "thumbnails of a deleted photo stay");
+        }
         return Ok(Outcome {
             photo: input.photo,
             status: "gone".into(),
@@ -570,28 +573,28 @@ pub async fn finish(
     })
 }
 
-async fn remove_thumbnails(services: &Services, thumbnails: &[Thumbnail]) {
-    for t in thumbnails {
-        for k in [&t.jpeg, &t.webp] {
-            if let Ok(k) = Key::new(k) {
-                let _ = services.photos.delete(&k, None).await;
-            }
-        }
-    }
-}
-
-/// Deletes every object under `prefix`.
-pub async fn remove_prefix(services: &Services, prefix: &str) -> Result<(), PhotoError> {
+/// Deletes a photo's files: every thumbnail under `thumbs/{album}/{photo}/` (those of a run that
+/// failed half-way too) and, when given, the original.
+pub async fn remove_files(
+    services: &Services,
+    album: &str,
+    photo: &str,
+    original: Option<&str>,
+) -> Result<(), PhotoError> {
     use futures_util::TryStreamExt as _;
+    let prefix = format!("thumbs/{album}/{photo}/");
     let mut pages = std::pin::pin!(
         services
             .photos
-            .list(svless::store::object::ListRequest::prefix(prefix))
+            .list(svless::store::object::ListRequest::prefix(&prefix))
     );
     while let Some(page) = pages.try_next().await? {
         for object in &page.objects {
             services.photos.delete(&key(&object.key)?, None).await?;
         }
+    }
+    if let Some(original) = original {
+        services.photos.delete(&key(original)?, None).await?;
     }
     Ok(())
 }
@@ -670,14 +673,7 @@ pub async fn reject(
     metrics.dimension("Reason", &input.error.error);
     metrics.count("PhotosRejected", 1.0);
     // Every file of the photo goes: the original, and thumbnails made before the failure.
-    remove_prefix(
-        &services,
-        &format!("thumbs/{}/{}/", input.album, input.photo),
-    )
-    .await?;
-    if let Ok(original) = Key::new(&current.key) {
-        services.photos.delete(&original, None).await?;
-    }
+    remove_files(&services, &input.album, &input.photo, Some(&current.key)).await?;
     Ok(Outcome {
         photo: input.photo,
         status: "rejected".into(),
