@@ -256,3 +256,27 @@ impl<S: Sync, T: DeserializeOwned> FromRequestParts<S> for AuthorizerContext<T> 
             })
     }
 }
+
+#[cfg(feature = "openapi")]
+mod openapi {
+    use super::{Auth, AuthorizerContext, Require};
+    use svless_core::openapi::{ArgSchema, Operation};
+
+    impl<X> ArgSchema for Auth<X> {
+        fn describe(op: &mut Operation<'_>) {
+            op.requires_auth();
+        }
+    }
+
+    impl<R> ArgSchema for Require<R> {
+        fn describe(op: &mut Operation<'_>) {
+            op.requires_auth();
+        }
+    }
+
+    impl<T> ArgSchema for AuthorizerContext<T> {
+        fn describe(op: &mut Operation<'_>) {
+            op.requires_auth();
+        }
+    }
+}

@@ -65,6 +65,8 @@ pub struct App<S = ()> {
     functions: Vec<(String, String)>,
     metrics_namespace: Arc<str>,
     metrics_sink: MetricsSink,
+    #[cfg(feature = "openapi")]
+    docs: Vec<crate::openapi::RouteDoc>,
 }
 
 impl Default for App<()> {
@@ -110,6 +112,8 @@ impl App<()> {
             events: OnceLock::new(),
             entry: None,
             functions: Vec::new(),
+            #[cfg(feature = "openapi")]
+            docs: Vec::new(),
             metrics_namespace: Arc::from(
                 std::env::var("SVLESS_METRICS_NAMESPACE")
                     .as_deref()
@@ -146,6 +150,8 @@ impl App<()> {
             functions: self.functions,
             metrics_namespace: self.metrics_namespace,
             metrics_sink: self.metrics_sink,
+            #[cfg(feature = "openapi")]
+            docs: self.docs,
         }
     }
 }
@@ -171,7 +177,10 @@ impl<S: Send + Sync + 'static> App<S> {
         E::Args: FromRequestArgs<S, M>,
     {
         let target = self.endpoint_target(endpoint);
-        self.add(E::METHOD, E::PATH, target)
+        let app = self.add(E::METHOD, E::PATH, target);
+        #[cfg(feature = "openapi")]
+        let app = app.described::<E>();
+        app
     }
 
     /// Registers an [`Endpoint`] behind a `tower::Layer` of its own.
@@ -203,7 +212,74 @@ impl<S: Send + Sync + 'static> App<S> {
     {
         let service = self.endpoint_target(endpoint).into_service();
         let service = erase(layer.layer(service));
-        self.add(E::METHOD, E::PATH, RouteTarget::Service(service))
+        let app = self.add(E::METHOD, E::PATH, RouteTarget::Service(service));
+        #[cfg(feature = "openapi")]
+        let app = app.described::<E>();
+        app
+    }
+
+    /// The route just added is described by the endpoint's types.
+    #[cfg(feature = "openapi")]
+    fn described<E: Endpoint>(mut self) -> Self {
+        if let Some(doc) = self.docs.last_mut()
+            && doc.method == E::METHOD
+            && doc.path == E::PATH
+        {
+            doc.describe = Some(E::describe);
+        }
+        self
+    }
+
+    /// A route API Gateway answers itself, from a mapping template (a REST API's mock
+    /// integration); the app answers it from the same template wherever no REST API stands in
+    /// front of it. See [`mock`](crate::mock).
+    ///
+    /// ```
+    /// use svless_core::{App, mock::MockIntegration};
+    /// let app = App::new().mock("GET", "/health", MockIntegration::json(200, r#"{"status": "ok"}"#));
+    /// assert!(app.check().is_ok());
+    /// let bad = App::new().mock("GET", "/health", MockIntegration::json(200, "#if($x)ok#end"));
+    /// assert!(bad.check().is_err());
+    /// ```
+    pub fn mock(mut self, method: &str, path: &str, mock: crate::mock::MockIntegration) -> Self {
+        if let Err(problem) = mock.check() {
+            self.errors.push(format!("{method} {path}: {problem}"));
+            return self;
+        }
+        let resource: Arc<str> = Arc::from(path);
+        let answer = Arc::new(mock.clone());
+        let target: crate::routing::DirectRoute = Arc::new(move |req: Request| {
+            let context = req.extensions().get::<Arc<Context>>().cloned();
+            let context = context.unwrap_or_else(|| Arc::new(Context::local()));
+            let response = answer.respond(&context, req.method(), &resource);
+            Box::pin(async move { response })
+        });
+        #[allow(unused_mut)]
+        let mut app = self.add(method, path, RouteTarget::Direct(target));
+        #[cfg(feature = "openapi")]
+        if let Some(doc) = app.docs.last_mut()
+            && doc.path == path
+        {
+            doc.mock = Some(mock);
+        }
+        app
+    }
+
+    /// The app's OpenAPI 3 definition, with API Gateway's extensions (feature `openapi`); see
+    /// [`openapi`](crate::openapi).
+    ///
+    /// ```
+    /// use svless_core::{App, openapi::{Flavor, OpenApi}};
+    /// async fn hello() -> &'static str { "hello" }
+    /// let app = App::new().route_fn("GET", "/hello", hello);
+    /// let definition = app.openapi(&OpenApi::new("Hello", "1.0.0", Flavor::HttpApi));
+    /// assert_eq!(definition["openapi"], "3.0.1");
+    /// ```
+    #[cfg(feature = "openapi")]
+    pub fn openapi(&self, options: &crate::openapi::OpenApi) -> serde_json::Value {
+        let mut docs = self.docs.clone();
+        docs.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
+        crate::openapi::generate(&docs, options)
     }
 
     /// Registers a plain `async fn` by hand, without the attribute macro.
@@ -413,6 +489,16 @@ impl<S: Send + Sync + 'static> App<S> {
 
     fn resolve_task(&self, function: &str) -> Option<String> {
         crate::source::task::resolve(&self.sources.tasks, &self.functions, function)
+    }
+
+    /// The names of the app's Step Functions tasks (`#[svless::task]`), in registration order:
+    /// each needs a function in the deployment.
+    ///
+    /// ```
+    /// assert!(svless_core::App::new().task_names().is_empty());
+    /// ```
+    pub fn task_names(&self) -> Vec<&str> {
+        self.sources.tasks.iter().map(|t| t.name.as_str()).collect()
     }
 
     /// The task a function reference (a name, a qualified name or an ARN) maps to, as an
@@ -643,7 +729,16 @@ impl<S: Send + Sync + 'static> App<S> {
         };
         if let Err(err) = Arc::make_mut(&mut self.router).insert(entry) {
             self.errors.push(err);
+            return self;
         }
+        #[cfg(feature = "openapi")]
+        self.docs.push(crate::openapi::RouteDoc {
+            method: method.to_ascii_uppercase(),
+            path: path.to_owned(),
+            describe: None,
+            mock: None,
+            summary: None,
+        });
         self
     }
 

@@ -158,4 +158,11 @@ pub trait Endpoint: Clone + Send + Sync + 'static {
     type Args: Send + 'static;
     /// Calls the handler with extracted arguments.
     fn call(self, args: Self::Args) -> impl Future<Output = Response> + Send;
+
+    /// Describes the route for the OpenAPI definition (feature `openapi`): `#[svless::api]`
+    /// writes this from the handler's types; by hand, the route is listed as undescribed.
+    #[cfg(feature = "openapi")]
+    fn describe(op: &mut crate::openapi::Operation<'_>) {
+        op.undescribed("an endpoint implemented by hand");
+    }
 }

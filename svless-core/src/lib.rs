@@ -13,7 +13,10 @@ pub mod layers;
 pub mod local;
 pub mod logging;
 pub mod metrics;
+pub mod mock;
 pub mod named_error;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod payload;
 pub mod policy;
 pub mod response;

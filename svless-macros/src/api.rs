@@ -283,6 +283,12 @@ fn expand_fn(attr: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
         .map(|i| format_ident!("__svless_arg{i}"))
         .collect();
     let holder = crate::handler_struct(function, &format!("The route `{method} {raw}`"));
+    let returns = match &sig.output {
+        syn::ReturnType::Default => quote!(()),
+        syn::ReturnType::Type(_, ty) if mentions_impl(ty) => quote!(?),
+        syn::ReturnType::Type(_, ty) => quote!(#ty),
+    };
+    let summary = doc_summary(&function.attrs);
 
     Ok(quote! {
         #holder
@@ -299,6 +305,42 @@ fn expand_fn(attr: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
             {
                 async move { ::svless::IntoResponse::into_response(#name::handler(#(#args),*).await) }
             }
+
+            ::svless::__describe_endpoint! { #summary (#(#types),*) -> #returns }
         }
     })
+}
+
+/// Whether a type is or contains `impl Trait` (which cannot be named outside the signature).
+fn mentions_impl(ty: &Type) -> bool {
+    quote!(#ty)
+        .into_iter()
+        .any(|t| matches!(t, proc_macro2::TokenTree::Ident(i) if i == "impl"))
+        || quote!(#ty).to_string().contains("impl ")
+}
+
+/// The first paragraph of the doc comment, on one line.
+fn doc_summary(attrs: &[syn::Attribute]) -> String {
+    let mut lines = Vec::new();
+    for attr in attrs {
+        if !attr.path().is_ident("doc") {
+            continue;
+        }
+        if let syn::Meta::NameValue(nv) = &attr.meta
+            && let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) = &nv.value
+        {
+            let line = s.value().trim().to_owned();
+            if line.is_empty() {
+                if !lines.is_empty() {
+                    break;
+                }
+                continue;
+            }
+            lines.push(line);
+        }
+    }
+    lines.join(" ")
 }

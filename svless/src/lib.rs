@@ -113,6 +113,45 @@ impl<S: Send + Sync + 'static> Run for App<S> {
     }
 }
 
+/// What `#[svless::api]` writes into each route's `Endpoint` impl: with the `openapi` feature,
+/// the route's description from its argument and return types; without it, nothing.
+#[cfg(feature = "openapi")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __describe_endpoint {
+    ($summary:literal ($($arg:ty),*) -> ?) => {
+        fn describe(op: &mut $crate::openapi::Operation<'_>) {
+            #[allow(unused_imports)]
+            use $crate::openapi::__probe::{ArgFallback as _, ArgProbe as _};
+            if !$summary.is_empty() {
+                op.summary($summary);
+            }
+            $( (&&$crate::openapi::__probe::Probe::<$arg>::new()).describe_arg(op); )*
+            op.undescribed("response `impl IntoResponse`");
+        }
+    };
+    ($summary:literal ($($arg:ty),*) -> $ret:ty) => {
+        fn describe(op: &mut $crate::openapi::Operation<'_>) {
+            #[allow(unused_imports)]
+            use $crate::openapi::__probe::{ArgFallback as _, ArgProbe as _, ResponseFallback as _, ResponseProbe as _};
+            if !$summary.is_empty() {
+                op.summary($summary);
+            }
+            $( (&&$crate::openapi::__probe::Probe::<$arg>::new()).describe_arg(op); )*
+            (&&$crate::openapi::__probe::Probe::<$ret>::new()).describe_response(op);
+        }
+    };
+}
+
+/// What `#[svless::api]` writes into each route's `Endpoint` impl: with the `openapi` feature,
+/// the route's description from its argument and return types; without it, nothing.
+#[cfg(not(feature = "openapi"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __describe_endpoint {
+    ($($tokens:tt)*) => {};
+}
+
 /// Cognito token verification, the auth layer and extractors, Lambda authorizers (feature `auth`).
 #[cfg(feature = "auth")]
 pub use svless_auth as auth;

@@ -8,6 +8,7 @@ use crate::model::{
     Album, AlbumLink, Comment, EmailOwner, Membership, Metadata, Photo, PhotoStatus, Role,
     UploadTicket, User, new_id,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use svless::auth::{Auth, Claims, Require};
@@ -78,7 +79,7 @@ fn email_of(claims: &Claims) -> Result<String, Error> {
 
 /// Pagination of every list: `?limit=` (1–100, 20 by default) and the `cursor` of the page
 /// before.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct PageQuery {
     /// The previous page's `next`.
     pub cursor: Option<String>,
@@ -101,7 +102,7 @@ impl PageQuery {
 }
 
 /// One page of a list.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Listing<T> {
     /// The items.
     pub items: Vec<T>,
@@ -140,7 +141,7 @@ async fn owner_of(services: &Services, album: &str, user: &str) -> Result<Album,
 // ---------------------------------------------------------------- users
 
 /// The caller, as the app knows them.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Me {
     /// The `sub`.
     pub id: String,
@@ -195,7 +196,7 @@ pub async fn me(Auth(claims): Auth, State(services): State<Services>) -> Result<
 // ---------------------------------------------------------------- albums
 
 /// An album as the API shows it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct AlbumView {
     /// The id.
     pub id: String,
@@ -231,7 +232,7 @@ impl AlbumView {
 }
 
 /// The body of `POST /albums`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct NewAlbum {
     /// 1–100 characters.
     pub title: String,
@@ -339,7 +340,7 @@ pub async fn get_album(
 }
 
 /// The body of `PATCH /albums/{id}`: the new title and the version it was read at.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct Rename {
     /// 1–100 characters.
     pub title: String,
@@ -424,7 +425,7 @@ async fn remove_files(services: &Services, photo: &Photo) {
 // ---------------------------------------------------------------- members
 
 /// A member as the API shows it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct MemberView {
     /// The `sub`.
     pub user: String,
@@ -468,7 +469,7 @@ pub async fn list_members(
 }
 
 /// The body of `POST /albums/{id}/members`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct Invite {
     /// The address the invitee signed up with.
     pub email: String,
@@ -593,7 +594,7 @@ pub async fn remove_member(
 // ---------------------------------------------------------------- photos
 
 /// A photo as the API shows it: download URLs when it is ready.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct PhotoView {
     /// The id.
     pub id: String,
@@ -624,7 +625,7 @@ pub struct PhotoView {
 }
 
 /// A thumbnail's download URLs.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ThumbnailView {
     /// The longest side.
     pub size: u32,
@@ -685,7 +686,7 @@ async fn photo_view(services: &Services, photo: Photo, full: bool) -> Result<Pho
 }
 
 /// The body of `POST /albums/{id}/photos`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct UploadRequest {
     /// The file's name (1–200 characters).
     pub file_name: String,
@@ -696,7 +697,7 @@ pub struct UploadRequest {
 }
 
 /// Where and how the browser uploads.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Upload {
     /// `PUT`.
     pub method: String,
@@ -709,7 +710,7 @@ pub struct Upload {
 }
 
 /// The answer of `POST /albums/{id}/photos`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct UploadTicketView {
     /// The photo, `uploading`.
     pub photo: PhotoView,
@@ -916,7 +917,7 @@ pub async fn delete_photo(
 // ---------------------------------------------------------------- comments
 
 /// The body of `POST /albums/{id}/comments`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct NewComment {
     /// 1–1,000 characters.
     pub text: String,
@@ -998,7 +999,7 @@ pub async fn moderation_queue(
 }
 
 /// The body of `POST /moderation/{album}/{photo}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct Decision {
     /// Approve (true) or reject.
     pub approve: bool,

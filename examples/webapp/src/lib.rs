@@ -15,6 +15,7 @@
 //! - [`web`]: the single page and its settings.
 
 pub mod api;
+pub mod deploy;
 pub mod live;
 #[cfg(feature = "local")]
 pub mod local;
@@ -30,11 +31,18 @@ use svless::source::websocket::Connections;
 use svless::store::dynamo::Table;
 use svless::store::object::ObjectStore;
 
-/// The workflow's definition, as deployed.
+/// The workflow's definition, as deployed: each task's `FunctionName` is a `${…Function}`
+/// placeholder the template's `DefinitionSubstitutions` fill with the function's alias;
+/// [`deploy::local_workflow`] fills them with the task names for the local cloud.
 pub const WORKFLOW: &str = include_str!("../statemachine/photo.asl.json");
 
 /// The name the workflow is deployed under (and runs under on the local cloud).
 pub const WORKFLOW_NAME: &str = "photo-processing";
+
+/// `GET /health`'s response mapping template: API Gateway answers it (a REST API's mock
+/// integration), or the app from the same template.
+pub const HEALTH: &str =
+    r#"{"status": "ok", "requestId": "$context.requestId", "time": "$context.requestTime"}"#;
 
 /// The metrics namespace.
 pub const NAMESPACE: &str = "PhotoAlbums";
@@ -70,24 +78,34 @@ pub struct Settings {
     pub max_photo_bytes: u64,
 }
 
-fn env_or(name: &str, default: impl FnOnce() -> String) -> String {
-    match std::env::var(name) {
-        Ok(value) if !value.trim().is_empty() => value,
-        _ => default(),
-    }
-}
-
 impl Settings {
     /// Reads the environment; a `MAX_PHOTO_BYTES` that is not a number is an error.
     pub fn from_env() -> Result<Self, svless::BoxError> {
-        let region = env_or("AWS_REGION", || "us-east-1".into());
-        let local_services = std::env::var("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER").ok();
-        let user_pool_id = env_or("USER_POOL_ID", || "us-east-1_svlessLcl".into());
-        let cognito_endpoint = env_or("COGNITO_ENDPOINT", || match &local_services {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// The settings of a local run with no environment variables set.
+    pub fn defaults() -> Self {
+        match Self::from_vars(|_| None) {
+            Ok(settings) => settings,
+            Err(err) => panic!("the default settings are valid: {err}"),
+        }
+    }
+
+    /// Reads settings from `var`, with the local defaults for what it does not have.
+    fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, svless::BoxError> {
+        let env_or = |name: &str, default: &dyn Fn() -> String| match var(name) {
+            Some(value) if !value.trim().is_empty() => value,
+            _ => default(),
+        };
+        let region = env_or("AWS_REGION", &|| "us-east-1".into());
+        let local_services = var("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER");
+        let user_pool_id = env_or("USER_POOL_ID", &|| "us-east-1_svlessLcl".into());
+        let cognito_endpoint = env_or("COGNITO_ENDPOINT", &|| match &local_services {
             Some(local) => format!("{}/", local.trim_end_matches('/')),
             None => format!("https://cognito-idp.{region}.amazonaws.com/"),
         });
-        let jwks_url = env_or("USER_POOL_JWKS_URL", || match &local_services {
+        let jwks_url = env_or("USER_POOL_JWKS_URL", &|| match &local_services {
             Some(local) => format!(
                 "{}/{user_pool_id}/.well-known/jwks.json",
                 local.trim_end_matches('/')
@@ -96,27 +114,27 @@ impl Settings {
                 "https://cognito-idp.{region}.amazonaws.com/{user_pool_id}/.well-known/jwks.json"
             ),
         });
-        let websocket_port = env_or("SVLESS_WEBSOCKET_PORT", || "3002".into());
-        let max_photo_bytes = env_or("MAX_PHOTO_BYTES", || (10 * 1024 * 1024).to_string())
+        let websocket_port = env_or("SVLESS_WEBSOCKET_PORT", &|| "3002".into());
+        let max_photo_bytes = env_or("MAX_PHOTO_BYTES", &|| (10 * 1024 * 1024).to_string())
             .parse()
             .map_err(|e| format!("MAX_PHOTO_BYTES is not a number of bytes: {e}"))?;
         Ok(Self {
-            table: env_or("TABLE_NAME", || "webapp".into()),
-            bucket: env_or("BUCKET", || "webapp-photos".into()),
-            workflow_arn: env_or("PHOTO_WORKFLOW_ARN", || {
+            table: env_or("TABLE_NAME", &|| "webapp".into()),
+            bucket: env_or("BUCKET", &|| "webapp-photos".into()),
+            workflow_arn: env_or("PHOTO_WORKFLOW_ARN", &|| {
                 format!("arn:aws:states:us-east-1:123456789012:stateMachine:{WORKFLOW_NAME}")
             }),
             user_pool_id,
-            client_id: env_or("USER_POOL_CLIENT_ID", || {
+            client_id: env_or("USER_POOL_CLIENT_ID", &|| {
                 "svlesslocalclient000000000".into()
             }),
             cognito_endpoint,
             jwks_url,
-            websocket_url: env_or("WEBSOCKET_URL", || {
+            websocket_url: env_or("WEBSOCKET_URL", &|| {
                 format!("ws://127.0.0.1:{websocket_port}")
             }),
-            websocket_domain: env_or("WEBSOCKET_DOMAIN", || "localhost".into()),
-            websocket_stage: env_or("WEBSOCKET_STAGE", || "local".into()),
+            websocket_domain: env_or("WEBSOCKET_DOMAIN", &|| "localhost".into()),
+            websocket_stage: env_or("WEBSOCKET_STAGE", &|| "local".into()),
             max_photo_bytes,
             region,
         })
@@ -222,6 +240,11 @@ pub fn app(services: Services) -> App<Services> {
         .state(services)
         .metrics_namespace(NAMESPACE)
         .layer(CognitoAuthLayer::trust_api_gateway(TokenUse::Id).optional());
+    let app = app.mock(
+        "GET",
+        "/health",
+        svless::mock::MockIntegration::json(200, HEALTH),
+    );
     let app = web::routes(app);
     let app = api::routes(app);
     let app = workflow::handlers(app);

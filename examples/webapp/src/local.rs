@@ -2,7 +2,7 @@
 //! pool (sign-ups confirmed at once, an `admin` group and a seeded admin), the gateway's JWT
 //! authorizer, the workflow and the nightly schedule.
 
-use crate::{Services, Settings, WORKFLOW, WORKFLOW_NAME, app, web};
+use crate::{Services, Settings, WORKFLOW_NAME, app, web};
 use serde_json::json;
 use svless::cloud::{Cloud, JwtAuthorizer, PoolConfig, UserPool};
 
@@ -30,7 +30,7 @@ pub fn cloud(services: Services) -> Cloud<Services> {
     Cloud::new(app(services))
         .user_pool(pool.clone())
         .jwt_authorizer(JwtAuthorizer::local_pool(&pool).public(web::PUBLIC_ROUTES))
-        .state_machine(WORKFLOW_NAME, WORKFLOW)
+        .state_machine(WORKFLOW_NAME, &crate::deploy::local_workflow())
         .schedule("nightly-sweep", SWEEP_SCHEDULE)
 }
 

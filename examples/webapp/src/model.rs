@@ -93,7 +93,7 @@ impl Versioned for Album {
 }
 
 /// The owner, or a member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Made the album.
@@ -142,7 +142,7 @@ pub struct AlbumLink {
 }
 
 /// Where a photo is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PhotoStatus {
     /// An upload URL was handed out; nothing has arrived yet.
@@ -171,7 +171,7 @@ impl PhotoStatus {
 }
 
 /// One thumbnail of a photo.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Thumbnail {
     /// The longest side in pixels.
     pub size: u32,
@@ -186,7 +186,7 @@ pub struct Thumbnail {
 }
 
 /// What the photo itself says.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Metadata {
     /// Width in pixels.
     pub width: u32,
@@ -263,7 +263,7 @@ impl Versioned for Photo {
 }
 
 /// A comment on an album, in time order.
-#[derive(Debug, Clone, Serialize, Deserialize, svless::Entity)]
+#[derive(Debug, Clone, Serialize, Deserialize, svless::Entity, schemars::JsonSchema)]
 #[entity(pk = "ALBUM#{album}", sk = "COMMENT#{at}#{id}")]
 pub struct Comment {
     /// The album.

@@ -15,8 +15,9 @@ pub const APP_JS: &str = include_str!("../web/app.js");
 pub const STYLE_CSS: &str = include_str!("../web/style.css");
 
 /// The routes that need no sign-in (the gateway's authorizer lets them through).
-pub const PUBLIC_ROUTES: [&str; 4] = [
+pub const PUBLIC_ROUTES: [&str; 5] = [
     "GET /",
+    "GET /health",
     "GET /config.json",
     "GET /static/app.js",
     "GET /static/style.css",
@@ -60,7 +61,7 @@ pub async fn style() -> ([(&'static str, &'static str); 2], &'static str) {
 }
 
 /// What the page needs to know.
-#[derive(Debug, Serialize, serde::Deserialize)]
+#[derive(Debug, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct PageConfig {
     /// Cognito's endpoint (the local services port locally).
     pub cognito_endpoint: String,

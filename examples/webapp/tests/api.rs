@@ -669,7 +669,10 @@ async fn moderation_is_for_admins_and_only_for_photos_that_wait() {
 #[tokio::test]
 async fn the_workflow_definition_matches_the_apps_tasks_and_their_error_names() {
     let (app, _) = app(1 << 20).await;
-    assert_eq!(app.check_state_machine(webapp::WORKFLOW), Ok(()));
+    assert_eq!(
+        app.check_state_machine(&webapp::deploy::local_workflow()),
+        Ok(())
+    );
 }
 
 #[tokio::test]

@@ -107,7 +107,7 @@ async fn a_jpeg_with_exif_gets_thumbnails_in_both_formats_and_its_metadata() {
         .arrive(&Caller::new("ann"), "lake.jpg", "image/jpeg", &bytes)
         .await;
     let run = machine(&f)
-        .run(webapp::WORKFLOW, input.clone())
+        .run(&webapp::deploy::local_workflow(), input.clone())
         .await
         .expect("valid");
     assert_eq!(
@@ -187,7 +187,7 @@ async fn png_and_webp_are_read_by_their_bytes_and_small_images_are_not_enlarged(
     ] {
         let input = f.arrive(&ann, name, declared, &bytes).await;
         let run = machine(&f)
-            .run(webapp::WORKFLOW, input.clone())
+            .run(&webapp::deploy::local_workflow(), input.clone())
             .await
             .expect("valid");
         assert_eq!(run.status, Status::Succeeded, "{name}: {:?}", run.cause);
@@ -221,7 +221,7 @@ async fn rejected(
 ) {
     let input = f.arrive(&Caller::new("ann"), name, declared, bytes).await;
     let run = machine(f)
-        .run(webapp::WORKFLOW, input.clone())
+        .run(&webapp::deploy::local_workflow(), input.clone())
         .await
         .expect("valid");
     // The workflow handles the failure: it succeeds, having marked the photo rejected.
@@ -331,7 +331,7 @@ async fn a_new_members_photo_waits_for_a_moderator_who_approves_or_rejects_it() 
     let photo = input["photo"].as_str().expect("an id").to_owned();
     let running = tokio::spawn({
         let sfn = sfn.clone();
-        async move { sfn.run(webapp::WORKFLOW, input).await }
+        async move { sfn.run(&webapp::deploy::local_workflow(), input).await }
     });
     let token = waiting_token(&f, &photo).await;
     let waiting = f.photo(&photo).await;
@@ -355,7 +355,7 @@ async fn a_new_members_photo_waits_for_a_moderator_who_approves_or_rejects_it() 
     let photo = input["photo"].as_str().expect("an id").to_owned();
     let running = tokio::spawn({
         let sfn = sfn.clone();
-        async move { sfn.run(webapp::WORKFLOW, input).await }
+        async move { sfn.run(&webapp::deploy::local_workflow(), input).await }
     });
     let token = waiting_token(&f, &photo).await;
     sfn.send_task_failure(&token, "Photo.Rejected", "not for this album")
@@ -383,7 +383,7 @@ async fn a_new_members_photo_waits_for_a_moderator_who_approves_or_rejects_it() 
         .arrive(&bob, "bob3.jpg", "image/jpeg", &common::jpeg(64, 64))
         .await;
     let run = machine(&f)
-        .run(webapp::WORKFLOW, input)
+        .run(&webapp::deploy::local_workflow(), input)
         .await
         .expect("valid");
     assert_eq!(run.status, Status::Succeeded);
@@ -404,7 +404,7 @@ async fn a_photo_deleted_while_it_is_processed_ends_the_workflow_without_a_trace
         .await;
     assert_eq!(deleted.status, 204);
     let run = machine(&f)
-        .run(webapp::WORKFLOW, input)
+        .run(&webapp::deploy::local_workflow(), input)
         .await
         .expect("valid");
     assert_eq!(run.status, Status::Succeeded, "{:?}", run.cause);
@@ -427,7 +427,7 @@ async fn the_nightly_sweep_removes_expired_tickets_abandoned_photos_and_orphaned
         .arrive(&ann, "kept.jpg", "image/jpeg", &common::jpeg(64, 48))
         .await;
     let run = machine(&f)
-        .run(webapp::WORKFLOW, kept.clone())
+        .run(&webapp::deploy::local_workflow(), kept.clone())
         .await
         .expect("valid");
     assert_eq!(run.status, Status::Succeeded);
