@@ -333,23 +333,50 @@ fn any_match(patterns: &OneOrMany<String>, value: &str, case_insensitive: bool) 
     })
 }
 
-/// Whether the conditions hold. Supported: `StringEquals`, `StringNotEquals`, `StringLike`,
-/// `StringNotLike`, `StringEqualsIgnoreCase`, `Bool`, `ArnEquals`, `ArnLike`; any other operator
-/// makes the statement not apply (this is a test helper, not IAM itself).
+/// The condition operators [`PolicyDocument::evaluate`] understands, each also with the
+/// `IfExists` suffix (true when the request lacks the key). A checker should refuse a policy
+/// using any other: the evaluator treats a condition it does not understand as not holding.
+pub const CONDITION_OPERATORS: [&str; 11] = [
+    "Null",
+    "StringEquals",
+    "StringNotEquals",
+    "StringLike",
+    "StringNotLike",
+    "StringEqualsIgnoreCase",
+    "Bool",
+    "ArnEquals",
+    "ArnLike",
+    "ArnNotEquals",
+    "ArnNotLike",
+];
+
+/// Whether the conditions hold. Supported: [`CONDITION_OPERATORS`], with or without
+/// `IfExists`; any other operator makes the statement not apply (this is a test helper, not
+/// IAM itself).
 fn conditions_hold(conditions: &Conditions, context: &HashMap<&str, &str>) -> bool {
     conditions.iter().all(|(operator, keys)| {
+        let (operator, if_exists) = match operator.strip_suffix("IfExists") {
+            Some(base) => (base, true),
+            None => (operator.as_str(), false),
+        };
         keys.iter().all(|(key, values)| {
             let actual = context.get(key.as_str()).copied();
-            match (operator.as_str(), actual) {
+            if if_exists && actual.is_none() {
+                return true;
+            }
+            match (operator, actual) {
+                ("Null", _) => values.iter().any(|v| (v == "true") == actual.is_none()),
                 ("StringEquals" | "ArnEquals" | "Bool", Some(a)) => values.iter().any(|v| v == a),
                 ("StringEqualsIgnoreCase", Some(a)) => {
                     values.iter().any(|v| v.eq_ignore_ascii_case(a))
                 }
-                ("StringNotEquals", Some(a)) => values.iter().all(|v| v != a),
-                ("StringNotEquals", None) => true,
+                ("StringNotEquals" | "ArnNotEquals", Some(a)) => values.iter().all(|v| v != a),
+                ("StringNotEquals" | "ArnNotEquals", None) => true,
                 ("StringLike" | "ArnLike", Some(a)) => values.iter().any(|v| wildcard_match(v, a)),
-                ("StringNotLike", Some(a)) => values.iter().all(|v| !wildcard_match(v, a)),
-                ("StringNotLike", None) => true,
+                ("StringNotLike" | "ArnNotLike", Some(a)) => {
+                    values.iter().all(|v| !wildcard_match(v, a))
+                }
+                ("StringNotLike" | "ArnNotLike", None) => true,
                 _ => false,
             }
         })
@@ -442,6 +469,50 @@ mod tests {
         let single = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}}"#;
         let policy: PolicyDocument = serde_json::from_str(single).unwrap();
         assert_eq!(serde_json::to_string(&policy).unwrap(), single);
+    }
+
+    #[test]
+    fn if_exists_conditions_hold_when_the_key_is_absent() {
+        let policy: PolicyDocument = serde_json::from_str(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"*","Condition":{"StringNotEqualsIfExists":{"s3:x-amz-server-side-encryption":"AES256"}}}]}"#).unwrap();
+        let mut request = Request {
+            principal: Some("someone"),
+            action: "s3:PutObject",
+            resource: "arn:aws:s3:::b/k",
+            ..Request::default()
+        };
+        assert_eq!(
+            policy.evaluate(&request),
+            Decision::ExplicitDeny,
+            "IfExists: no header, the condition holds"
+        );
+        request
+            .context
+            .insert("s3:x-amz-server-side-encryption", "aws:kms");
+        assert_eq!(policy.evaluate(&request), Decision::ExplicitDeny);
+        request
+            .context
+            .insert("s3:x-amz-server-side-encryption", "AES256");
+        assert_eq!(policy.evaluate(&request), Decision::ImplicitDeny);
+    }
+
+    #[test]
+    fn null_conditions_test_whether_a_key_is_there() {
+        let policy: PolicyDocument = serde_json::from_str(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"*","Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption":"AES256"},"Null":{"s3:x-amz-server-side-encryption":"false"}}}]}"#).unwrap();
+        let mut request = Request {
+            principal: Some("someone"),
+            action: "s3:PutObject",
+            resource: "arn:aws:s3:::b/k",
+            ..Request::default()
+        };
+        assert_eq!(
+            policy.evaluate(&request),
+            Decision::ImplicitDeny,
+            "no header: the bucket's default encryption applies"
+        );
+        request
+            .context
+            .insert("s3:x-amz-server-side-encryption", "aws:kms");
+        assert_eq!(policy.evaluate(&request), Decision::ExplicitDeny);
     }
 
     #[test]
