@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-REQUIREMENTS=("cargo-lambda==1.9.2" "moto[server]==5.2.5")
+REQUIREMENTS=("cargo-lambda==1.9.2" "moto[server]==5.2.5" "ziglang==0.13.0")
 
 if [ ! -f .venv/.svless-requirements ] || [ "$(cat .venv/.svless-requirements)" != "${REQUIREMENTS[*]}" ]; then
   echo "==> installing ${REQUIREMENTS[*]} into .venv"
@@ -15,6 +15,16 @@ if [ ! -f .venv/.svless-requirements ] || [ "$(cat .venv/.svless-requirements)" 
   echo "${REQUIREMENTS[*]}" > .venv/.svless-requirements
 fi
 export SVLESS_CARGO_LAMBDA="$PWD/.venv/bin/cargo-lambda"
+
+# The deployment checks' tools, in a virtualenv of their own (aws-sam-cli pins its own boto3):
+# cfn-lint and `sam validate --lint` on the example's template, schemathesis on its API.
+DEPLOY_REQUIREMENTS=("cfn-lint==1.58.0" "aws-sam-cli==1.170.0" "schemathesis==4.32.5")
+if [ ! -f .venv-deploy/.svless-requirements ] || [ "$(cat .venv-deploy/.svless-requirements)" != "${DEPLOY_REQUIREMENTS[*]}" ]; then
+  echo "==> installing ${DEPLOY_REQUIREMENTS[*]} into .venv-deploy"
+  python3 -m venv .venv-deploy
+  .venv-deploy/bin/pip install --quiet --disable-pip-version-check "${DEPLOY_REQUIREMENTS[@]}"
+  echo "${DEPLOY_REQUIREMENTS[*]}" > .venv-deploy/.svless-requirements
+fi
 
 # The servers the tests talk to, on loopback ports, stopped when this script ends.
 PIDS=()
@@ -93,3 +103,27 @@ cargo bench --workspace --no-run --locked
 
 echo "==> cargo test"
 cargo test --workspace --locked
+
+# The deployment: the template linted and validated offline (CI validates, it does not deploy;
+# tests/deploy.rs above checked it against the app and evaluated its roles), the API probed from
+# its generated definition, and the zip `sam deploy` uploads built and measured.
+echo "==> cfn-lint and sam validate --lint: examples/webapp/template.yaml"
+.venv-deploy/bin/cfn-lint examples/webapp/template.yaml
+SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 .venv-deploy/bin/sam validate --lint \
+  --template-file examples/webapp/template.yaml
+
+echo "==> schemathesis: the example app's HTTP API against its generated definition"
+scripts/schemathesis.sh target/debug/webapp
+
+echo "==> cargo lambda build: the example app's deployment zip"
+# arm64 (as the template deploys) with the `ziglang` linker when the aarch64 standard library
+# can be had; otherwise the x86_64 zip, said out loud.
+ARCH_FLAG=--arm64
+if ! rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$' \
+  && ! rustup target add aarch64-unknown-linux-gnu > /dev/null 2>&1; then
+  echo "!! the aarch64-unknown-linux-gnu standard library is not installed and cannot be fetched here: building the x86_64 zip instead"
+  ARCH_FLAG=--x86-64
+fi
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/cargo-lambda lambda build -p webapp --release $ARCH_FLAG \
+  --no-default-features --output-format zip --locked
+ls -l target/lambda/webapp/bootstrap.zip | awk '{printf "==> target/lambda/webapp/bootstrap.zip: %.1f MB\n", $5 / 1000000}'

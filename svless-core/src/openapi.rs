@@ -208,16 +208,21 @@ impl<'g> Operation<'g> {
         }
     }
 
+    fn request_schema<T: JsonSchema>(&mut self) -> Value {
+        let schema = self.requests.subschema_for::<T>();
+        finish(self.requests, schema)
+    }
+
     /// The path parameters deserialize into `T`: a scalar (one parameter), a tuple (in
     /// template order) or a struct (by name).
     pub fn path<T: JsonSchema>(&mut self) {
-        self.path = Some(self.requests.subschema_for::<T>().to_value());
+        self.path = Some(self.request_schema::<T>());
     }
 
     /// The query string deserializes into `T`: each field a parameter, required unless it
     /// has a default or is an `Option`.
     pub fn query<T: JsonSchema>(&mut self) {
-        let schema = self.requests.subschema_for::<T>().to_value();
+        let schema = self.request_schema::<T>();
         let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
             self.undescribed
                 .push(format!("query string ({})", std::any::type_name::<T>()));
@@ -244,7 +249,7 @@ impl<'g> Operation<'g> {
 
     /// The body is JSON deserializing into `T`.
     pub fn json_body<T: JsonSchema>(&mut self) {
-        let schema = self.requests.subschema_for::<T>().to_value();
+        let schema = self.request_schema::<T>();
         self.body = Some(("application/json".into(), schema, true));
     }
 
@@ -256,7 +261,8 @@ impl<'g> Operation<'g> {
 
     /// A response with `status` (`"200"`, or a range such as `"2XX"`) and a JSON body of `T`.
     pub fn json_response<T: JsonSchema>(&mut self, status: &str, description: &str) {
-        let schema = self.responses_gen.subschema_for::<T>().to_value();
+        let schema = self.responses_gen.subschema_for::<T>();
+        let schema = finish(self.responses_gen, schema);
         self.responses.insert(
             status.to_owned(),
             json!({"description": description, "content": {"application/json": {"schema": schema}}}),
@@ -551,6 +557,15 @@ pub(crate) struct RouteDoc {
     pub(crate) describe: Option<fn(&mut Operation<'_>)>,
     pub(crate) mock: Option<crate::mock::MockIntegration>,
     pub(crate) summary: Option<&'static str>,
+}
+
+/// A subschema with the generator's transforms applied (OpenAPI 3.0: `const` becomes `enum`,
+/// `nullable`, ...), as a root schema or a definition would have them.
+fn finish(generator: &mut SchemaGenerator, mut schema: schemars::Schema) -> Value {
+    for transform in generator.transforms_mut() {
+        transform.transform(&mut schema);
+    }
+    schema.to_value()
 }
 
 /// The problem details schema (RFC 9457) every error response has.

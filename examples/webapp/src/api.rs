@@ -84,6 +84,7 @@ pub struct PageQuery {
     /// The previous page's `next`.
     pub cursor: Option<String>,
     /// Items per page.
+    #[schemars(range(min = 1, max = 100))]
     pub limit: Option<u32>,
 }
 
@@ -235,6 +236,7 @@ impl AlbumView {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct NewAlbum {
     /// 1–100 characters.
+    #[schemars(length(min = 1, max = 100), pattern(r"\S"))]
     pub title: String,
 }
 
@@ -343,6 +345,7 @@ pub async fn get_album(
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct Rename {
     /// 1–100 characters.
+    #[schemars(length(min = 1, max = 100), pattern(r"\S"))]
     pub title: String,
     /// The `version` the client read.
     pub version: u64,
@@ -472,6 +475,7 @@ pub async fn list_members(
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct Invite {
     /// The address the invitee signed up with.
+    #[schemars(email)]
     pub email: String,
 }
 
@@ -689,8 +693,10 @@ async fn photo_view(services: &Services, photo: Photo, full: bool) -> Result<Pho
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct UploadRequest {
     /// The file's name (1–200 characters).
+    #[schemars(length(min = 1, max = 200), pattern(r"\S"))]
     pub file_name: String,
     /// `image/jpeg`, `image/png` or `image/webp`.
+    #[schemars(pattern(r"^image/(jpeg|png|webp)$"))]
     pub content_type: String,
     /// The file's size in bytes.
     pub size: u64,
@@ -920,6 +926,7 @@ pub async fn delete_photo(
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct NewComment {
     /// 1–1,000 characters.
+    #[schemars(length(min = 1, max = 1000), pattern(r"\S"))]
     pub text: String,
 }
 

@@ -83,7 +83,7 @@ pub fn local_workflow() -> String {
 }
 
 /// The app's API definition for the template: integrations with the API function's `live`
-/// alias, the user pool's JWT authorizer, CORS for the web distribution — CloudFormation
+/// alias, the user pool's JWT authorizer, CORS for the `CorsOrigin` parameter — CloudFormation
 /// intrinsic functions that `AWS::Include` resolves when the stack is deployed.
 #[cfg(feature = "openapi")]
 pub fn openapi(flavor: svless::openapi::Flavor) -> serde_json::Value {
@@ -100,7 +100,7 @@ pub fn openapi(flavor: svless::openapi::Flavor) -> serde_json::Value {
             audience: vec![json!({"Ref": "UserPoolClient"})],
             provider_arns: vec![json!({"Fn::GetAtt": ["UserPool", "Arn"]})],
         })
-        .cors([json!({"Fn::Sub": "https://${WebDistribution.DomainName}"})]);
+        .cors([json!({"Ref": "CorsOrigin"})]);
     routes_only().openapi(&options)
 }
 

@@ -157,7 +157,9 @@ impl Template {
                 format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{STACK}-{name}")
             }
             ("AWS::IAM::Role", "Arn") => format!("arn:aws:iam::{ACCOUNT}:role/{STACK}-{name}"),
-            ("AWS::CloudFront::Distribution", "DomainName") => "d111111abcdef8.cloudfront.net".into(),
+            ("AWS::CloudFront::Distribution", "DomainName") => {
+                "d111111abcdef8.cloudfront.net".into()
+            }
             ("AWS::Cognito::UserPool", "Arn") => format!(
                 "arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{}",
                 self.reference(name)
@@ -320,6 +322,26 @@ fn every_function_has_a_handler_and_every_handler_a_function() {
             let kind = match event["Type"].as_str() {
                 Some("DynamoDB") => SourceKind::DynamoDbStreams,
                 Some("Schedule") => SourceKind::EventBridge,
+                // S3's events through EventBridge are S3 notifications to the app.
+                Some("EventBridgeRule")
+                    if event["Properties"]["Pattern"]["source"] == json!(["aws.s3"]) =>
+                {
+                    let pattern = &event["Properties"]["Pattern"];
+                    assert_eq!(
+                        pattern["detail"]["bucket"]["name"],
+                        json!([{"Ref": "PhotosBucket"}])
+                    );
+                    let prefix = pattern["detail"]["object"]["key"][0]["prefix"]
+                        .as_str()
+                        .expect("a prefix");
+                    assert!(
+                        app.takes_object(&format!("{prefix}a/b"), "ObjectCreated:Put"),
+                        "{name}: the app takes what the rule sends"
+                    );
+                    assert!(!app.takes_object("thumbs/a/b/160.jpg", "ObjectCreated:Put"));
+                    SourceKind::S3
+                }
+                Some("EventBridgeRule") => SourceKind::EventBridge,
                 Some("SQS") => SourceKind::Sqs,
                 other => panic!("{name}: an event source this check does not know: {other:?}"),
             };
@@ -330,12 +352,11 @@ fn every_function_has_a_handler_and_every_handler_a_function() {
             sources.insert(kind.to_string());
         }
     }
-    let notified = t.of_type("AWS::S3::Bucket").iter().any(|(_, b)| {
-        b["NotificationConfiguration"]["LambdaConfigurations"][0]["Function"]["Ref"]
-            == "UploadFunction.Alias"
-    });
-    assert!(notified, "the photos bucket notifies the upload function");
-    sources.insert(SourceKind::S3.to_string());
+    let bucket = &t.resources["PhotosBucket"]["Properties"];
+    assert_eq!(
+        bucket["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"], true,
+        "the photos bucket sends its events to EventBridge"
+    );
     let websocket_routes: BTreeSet<String> = t
         .of_type("AWS::ApiGatewayV2::Route")
         .iter()
@@ -902,5 +923,118 @@ fn the_bucket_policies_refuse_plain_http_and_other_encryption_and_only_cloudfron
             function.ends_with(".Alias"),
             "{name} grants an invoke of {function}, not of the alias"
         );
+    }
+}
+
+/// The resources a value refers to: `Ref`, `Fn::GetAtt`, `${...}` in `Fn::Sub` (SAM's
+/// `Function.Alias` is the function).
+fn references(value: &Value, out: &mut BTreeSet<String>) {
+    fn add(out: &mut BTreeSet<String>, name: &str) {
+        let name = name.split('.').next().unwrap_or(name);
+        if !name.starts_with("AWS::") {
+            out.insert(name.to_owned());
+        }
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, arg) in map {
+                match key.as_str() {
+                    "Ref" => add(out, arg.as_str().unwrap_or_default()),
+                    "Fn::GetAtt" => add(out, arg[0].as_str().unwrap_or_default()),
+                    "Fn::Sub" => {
+                        let text = arg.as_str().or_else(|| arg[0].as_str()).unwrap_or_default();
+                        let vars = arg.get(1).and_then(Value::as_object);
+                        let mut rest = text;
+                        while let Some(at) = rest.find("${") {
+                            let after = &rest[at + 2..];
+                            let end = after.find('}').unwrap_or(after.len());
+                            let name = &after[..end];
+                            if !name.starts_with('!') && !vars.is_some_and(|v| v.contains_key(name))
+                            {
+                                add(out, name);
+                            }
+                            rest = &after[end.min(after.len())..];
+                        }
+                    }
+                    _ => {}
+                }
+                references(arg, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| references(v, out)),
+        _ => {}
+    }
+}
+
+fn visit(
+    node: &str,
+    graph: &BTreeMap<String, BTreeSet<String>>,
+    state: &mut BTreeMap<String, u8>,
+    path: &mut Vec<String>,
+) {
+    match state.get(node) {
+        Some(2) => return,
+        Some(_) => {
+            let start = path.iter().position(|p| p == node).unwrap_or(0);
+            panic!(
+                "a circular dependency: {} -> {node}",
+                path[start..].join(" -> ")
+            );
+        }
+        None => {}
+    }
+    state.insert(node.to_owned(), 1);
+    path.push(node.to_owned());
+    for next in graph.get(node).into_iter().flatten() {
+        visit(next, graph, state, path);
+    }
+    path.pop();
+    state.insert(node.to_owned(), 2);
+}
+
+#[test]
+fn the_resources_have_no_circular_dependency_even_through_the_included_definition() {
+    // cfn-lint finds cycles in the template, but not through the API definition that
+    // `AWS::Include` brings in at deploy time, nor through SAM's Globals: this check does both.
+    let t = template();
+    let text =
+        std::fs::read_to_string(manifest_dir().join("template.yaml")).expect("template.yaml");
+    let raw = to_json(serde_yaml_ng::from_str(&text).expect("YAML"));
+    let globals = &raw["Globals"]["Function"];
+    let definition: Value = serde_json::from_str(
+        &std::fs::read_to_string(manifest_dir().join("api/http-api.json")).expect("the definition"),
+    )
+    .expect("JSON");
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (name, resource) in &t.resources {
+        let mut refs = BTreeSet::new();
+        references(resource, &mut refs);
+        if resource["Type"] == "AWS::Serverless::Function" {
+            references(globals, &mut refs);
+        }
+        if resource["Properties"]["DefinitionBody"]["Fn::Transform"]["Name"] == "AWS::Include" {
+            references(&definition, &mut refs);
+        }
+        match &resource["DependsOn"] {
+            Value::String(d) => {
+                refs.insert(d.clone());
+            }
+            Value::Array(ds) => refs.extend(ds.iter().filter_map(Value::as_str).map(str::to_owned)),
+            _ => {}
+        }
+        refs.retain(|r| t.resources.contains_key(r));
+        graph.insert(name.clone(), refs);
+    }
+    assert!(
+        graph["HttpApi"].contains("ApiFunction"),
+        "the definition's references are seen"
+    );
+    assert!(
+        graph["UploadFunction"].contains("Table"),
+        "the Globals' references are seen"
+    );
+    let mut state = BTreeMap::new();
+    for node in graph.keys() {
+        visit(node, &graph, &mut state, &mut Vec::new());
     }
 }
