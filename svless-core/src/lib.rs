@@ -2,6 +2,8 @@
 
 pub mod app;
 pub mod attribute;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod body;
 pub mod context;
 pub mod cors;

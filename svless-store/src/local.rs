@@ -235,8 +235,8 @@ fn on_lambda() -> bool {
     std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
 }
 
-/// The table `def` where the app runs: on Lambda, DynamoDB through the SDK configured from the
-/// environment (feature `dynamodb`); elsewhere the local tables of the data directory, the
+/// The table `def` where the app runs: on Lambda, DynamoDB through the process's shared SDK
+/// configuration ([`svless_core::aws::config`], feature `dynamodb`); elsewhere the local tables of the data directory, the
 /// table created if it is not there yet. The same code serves both.
 ///
 /// ```
@@ -252,10 +252,10 @@ pub async fn table(def: crate::dynamo::TableDef) -> Result<crate::dynamo::Table,
     if on_lambda() {
         #[cfg(feature = "dynamodb")]
         {
-            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            let config = svless_core::aws::config().await;
             return Ok(crate::dynamo::Table::dynamodb(
                 def,
-                aws_sdk_dynamodb::Client::new(&config),
+                aws_sdk_dynamodb::Client::new(config),
             ));
         }
         #[cfg(not(feature = "dynamodb"))]
@@ -268,8 +268,8 @@ pub async fn table(def: crate::dynamo::TableDef) -> Result<crate::dynamo::Table,
     }
 }
 
-/// The object store of `bucket` where the app runs: on Lambda, S3 through the SDK configured
-/// from the environment (feature `s3`); elsewhere the bucket's directory in the data directory.
+/// The object store of `bucket` where the app runs: on Lambda, S3 through the process's shared
+/// SDK configuration ([`svless_core::aws::config`], feature `s3`); elsewhere the bucket's directory in the data directory.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -283,9 +283,9 @@ pub async fn object_store(name: &str) -> Result<Arc<dyn crate::object::ObjectSto
     if on_lambda() {
         #[cfg(feature = "s3")]
         {
-            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            let config = svless_core::aws::config().await;
             return Ok(Arc::new(crate::object::S3Store::new(
-                aws_sdk_s3::Client::new(&config),
+                aws_sdk_s3::Client::new(config),
                 name,
             )));
         }

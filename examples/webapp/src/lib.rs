@@ -195,10 +195,11 @@ impl Services {
     /// Opens the stores where the app runs (DynamoDB and S3 on Lambda, the data directory's
     /// elsewhere) and builds the clients from the environment.
     pub async fn from_env(settings: Settings) -> Result<Self, svless::BoxError> {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        // One SDK configuration for the table, the bucket and the clients.
+        let config = svless::aws::config().await;
         let table = svless::store::local::table(model::table_def(&settings.table)).await?;
         let photos = svless::store::local::object_store(&settings.bucket).await?;
-        Self::new(settings, table, photos, &config)
+        Self::new(settings, table, photos, config)
     }
 
     /// Builds the services from stores and an SDK configuration (tests use in-memory stores).

@@ -1,0 +1,145 @@
+//! One AWS SDK configuration per process, tuned for Lambda's init (feature `aws`, which the
+//! SDK-client features turn on).
+//!
+//! [`config`] is what every svless store and client is built from, and what an app should build
+//! its own clients from: the first call builds it, every later call shares it — so the SDK's
+//! HTTPS client, its connection pool and its TLS configuration exist once, not once per client.
+//!
+//! On Lambda it skips what `aws_config::load_defaults` searches for and Lambda always gives: the
+//! region is `AWS_REGION`, the credentials are the environment's (Lambda puts the function
+//! role's in `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` for the life
+//! of the execution environment), and the HTTPS client trusts the root certificate authorities
+//! of Amazon Trust Services, which every AWS service endpoint chains to — five certificates
+//! compiled in instead of the system's bundle of about 140 read and parsed at every cold start.
+//! That saves about half a millisecond of init per configuration (`docs/performance.md`).
+//!
+//! It falls back to `aws_config::load_defaults` — the system's roots and the full provider
+//! chains — off Lambda, when any `AWS_ENDPOINT_URL…` variable points a client elsewhere (a local
+//! server or a proxy may present another certificate), when the environment lacks the region
+//! or the credentials, and when `SVLESS_NATIVE_ROOTS` is set.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! let config = svless_core::aws::config().await;
+//! let same = svless_core::aws::config().await;
+//! assert_eq!(config.region(), same.region());
+//! # }
+//! ```
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use tokio::sync::OnceCell;
+
+/// Amazon Trust Services' root CAs, PEM.
+const AMAZON_ROOTS: &str = include_str!("amazon-trust-services.pem");
+
+static CONFIG: OnceCell<SdkConfig> = OnceCell::const_new();
+
+/// The process's SDK configuration: built at the first call, shared after. See the
+/// [module](self) for what it trusts and when it falls back to `aws_config::load_defaults`.
+///
+/// ```no_run
+/// # async fn demo() {
+/// let config = svless_core::aws::config().await;
+/// println!("{:?}", config.region());
+/// # }
+/// ```
+pub async fn config() -> &'static SdkConfig {
+    CONFIG.get_or_init(build).await
+}
+
+/// Whether the Lambda-tuned configuration applies in this environment.
+fn tuned(var: impl Fn(&str) -> Option<String>) -> bool {
+    let set = |name: &str| var(name).is_some_and(|v| !v.is_empty());
+    set("AWS_LAMBDA_RUNTIME_API")
+        && set("AWS_REGION")
+        && set("AWS_ACCESS_KEY_ID")
+        && set("AWS_SECRET_ACCESS_KEY")
+        && !set("SVLESS_NATIVE_ROOTS")
+        && !std::env::vars_os().any(|(k, _)| k.to_string_lossy().starts_with("AWS_ENDPOINT_URL"))
+}
+
+async fn build() -> SdkConfig {
+    if !tuned(|name| std::env::var(name).ok()) {
+        return aws_config::load_defaults(BehaviorVersion::latest()).await;
+    }
+    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+    let trust = TrustStore::empty().with_pem_certificate(AMAZON_ROOTS.as_bytes());
+    let context = match TlsContext::builder().with_trust_store(trust).build() {
+        Ok(context) => context,
+        // The certificates are compiled in; should the TLS stack refuse them, the defaults
+        // still work.
+        Err(_) => return aws_config::load_defaults(BehaviorVersion::latest()).await,
+    };
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https();
+    let region = std::env::var("AWS_REGION").unwrap_or_default();
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        )
+        .http_client(http)
+        .load()
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tuned_configuration_applies_on_lambda_with_the_environment_lambda_gives() {
+        let lambda = |extra: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                [
+                    ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+                    ("AWS_REGION", "eu-west-1"),
+                    ("AWS_ACCESS_KEY_ID", "AKID"),
+                    ("AWS_SECRET_ACCESS_KEY", "secret"),
+                ]
+                .iter()
+                .chain(extra)
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        if std::env::vars_os().any(|(k, _)| k.to_string_lossy().starts_with("AWS_ENDPOINT_URL")) {
+            // The process's own environment points clients elsewhere: never tuned.
+            assert!(!tuned(lambda(&[])));
+            return;
+        }
+        assert!(tuned(lambda(&[])));
+        assert!(!tuned(lambda(&[("SVLESS_NATIVE_ROOTS", "1")])));
+        assert!(!tuned(
+            |name: &str| lambda(&[])(name).filter(|_| name != "AWS_LAMBDA_RUNTIME_API")
+        ));
+        assert!(!tuned(
+            |name: &str| lambda(&[])(name).filter(|_| name != "AWS_ACCESS_KEY_ID")
+        ));
+    }
+
+    #[test]
+    fn the_compiled_in_roots_are_amazon_trust_services_five() {
+        assert_eq!(
+            AMAZON_ROOTS.matches("-----BEGIN CERTIFICATE-----").count(),
+            5
+        );
+        let context = aws_smithy_http_client::tls::TlsContext::builder()
+            .with_trust_store(
+                aws_smithy_http_client::tls::TrustStore::empty()
+                    .with_pem_certificate(AMAZON_ROOTS.as_bytes()),
+            )
+            .build();
+        assert!(context.is_ok());
+        // The SDK parses the PEM when it builds its first connector, and panics on a bad one:
+        // every certificate must parse, comments and all.
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+        let certs = CertificateDer::pem_slice_iter(AMAZON_ROOTS.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .expect("the PEM parses");
+        assert_eq!(certs.len(), 5);
+    }
+}
