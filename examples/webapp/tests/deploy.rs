@@ -291,7 +291,7 @@ fn every_function_has_a_handler_and_every_handler_a_function() {
     for (name, props) in &functions {
         if let Some(task) = handler_of(props) {
             assert!(
-                app.handles(&SourceKind::Task(task.to_owned())),
+                app.task_names().contains(&task),
                 "the function `{name}` runs `{task}`, which is no task of the app"
             );
             tasks_with_functions.insert(task);
@@ -387,6 +387,29 @@ fn every_function_has_a_handler_and_every_handler_a_function() {
             "{kind}"
         );
     }
+
+    // Every function is invoked by something and runs something of the app: a task, an event
+    // source, the HTTP API (its definition's integrations) or the WebSocket API.
+    let definition =
+        std::fs::read_to_string(manifest_dir().join("api/http-api.json")).expect("the definition");
+    let websocket_uri =
+        t.resources["WebSocketIntegration"]["Properties"]["IntegrationUri"].to_string();
+    for (name, props) in &functions {
+        let placeholder = format!("${{{name}}}");
+        let invoked = handler_of(props).is_some()
+            || props["Events"].as_object().is_some_and(|e| !e.is_empty())
+            || definition.contains(&placeholder)
+            || websocket_uri.contains(&placeholder);
+        assert!(
+            invoked,
+            "the function `{name}` has no handler in the app: no task, no event source, no API routes to it"
+        );
+    }
+    assert!(app.websocket_routes().is_empty() || websocket_uri.contains("${WebSocketFunction}"));
+    assert!(
+        definition.contains("${ApiFunction}"),
+        "the HTTP API's routes go to the API function"
+    );
 
     // The schedule the app's local cloud runs is the deployed one.
     let schedule = &functions["SweepFunction"]["Events"]["Nightly"]["Properties"]["Schedule"];
