@@ -120,7 +120,7 @@ echo "==> cargo lambda build: the example app's deployment zip"
 # can be had; otherwise the x86_64 zip, said out loud.
 ARCH_FLAG=--arm64
 if ! rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$' \
-  && ! rustup target add aarch64-unknown-linux-gnu > /dev/null 2>&1; then
+  && ! timeout 180 rustup target add aarch64-unknown-linux-gnu > /dev/null 2>&1; then
   echo "!! the aarch64-unknown-linux-gnu standard library is not installed and cannot be fetched here: building the x86_64 zip instead"
   ARCH_FLAG=--x86-64
 fi

@@ -38,7 +38,7 @@ pub use extract::{FromRef, Json, Path, Query, State};
 pub use handler::{Endpoint, Handler};
 pub use metrics::Metrics;
 pub use named_error::{IntoNamedError, IntoOutcome, NamedError};
-pub use response::{Html, IntoResponse};
+pub use response::{Created, Html, IntoResponse, NoContent};
 
 pub use http;
 

@@ -432,7 +432,7 @@ impl<T: JsonSchema> ResponseSchema for crate::Json<T> {
 
 impl ResponseSchema for () {
     fn describe(op: &mut Operation<'_>) {
-        op.response("200", "OK, no body", None);
+        op.response("204", "Done, no body", None);
     }
 }
 
@@ -451,6 +451,24 @@ impl ResponseSchema for &'static str {
 impl ResponseSchema for String {
     fn describe(op: &mut Operation<'_>) {
         op.response("200", "OK", Some("text/plain"));
+    }
+}
+
+impl<T: ResponseSchema> ResponseSchema for crate::Created<T> {
+    fn describe(op: &mut Operation<'_>) {
+        T::describe(op);
+        if let Some(response) = op.responses.remove("200") {
+            op.responses.insert("201".into(), response);
+        }
+        op.responses
+            .entry("201".into())
+            .or_insert_with(|| json!({"description": "Created"}));
+    }
+}
+
+impl ResponseSchema for crate::NoContent {
+    fn describe(op: &mut Operation<'_>) {
+        op.response("204", "Done, no body", None);
     }
 }
 

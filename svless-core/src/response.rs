@@ -113,6 +113,39 @@ impl<T: Into<Body>> IntoResponse for Html<T> {
     }
 }
 
+/// `201 Created` with `T`'s response: the status in the type, so the API definition
+/// ([`App::openapi`](crate::App::openapi)) names it rather than a range.
+///
+/// ```
+/// use svless_core::{Created, IntoResponse, Json};
+/// let response = Created(Json(serde_json::json!({"id": 7}))).into_response();
+/// assert_eq!(response.status(), 201);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Created<T>(pub T);
+
+impl<T: IntoResponse> IntoResponse for Created<T> {
+    fn into_response(self) -> Response {
+        (StatusCode::CREATED, self.0).into_response()
+    }
+}
+
+/// `204 No Content`: done, nothing to say — the status in the type, as [`Created`].
+///
+/// ```
+/// use svless_core::{IntoResponse, NoContent};
+/// let response = NoContent.into_response();
+/// assert_eq!(response.status(), 204);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct NoContent;
+
+impl IntoResponse for NoContent {
+    fn into_response(self) -> Response {
+        StatusCode::NO_CONTENT.into_response()
+    }
+}
+
 impl<T: IntoResponse, E: IntoProblem> IntoResponse for Result<T, E> {
     fn into_response(self) -> Response {
         match self {

@@ -78,6 +78,22 @@ async fn raw(
     StatusCode::NO_CONTENT
 }
 
+#[api(POST "/typed")]
+async fn typed(Json(todo): Json<NewTodo>) -> Result<svless::Created<Json<Todo>>, svless::Error> {
+    Ok(svless::Created(Json(Todo {
+        id: u32::from(todo.done),
+        title: todo.title,
+    })))
+}
+
+#[api(DELETE "/typed/{id}")]
+async fn gone(Path(_id): Path<u32>) -> svless::NoContent {
+    svless::NoContent
+}
+
+#[api(PUT "/unit")]
+async fn unit() {}
+
 async fn by_hand() -> &'static str {
     "hand"
 }
@@ -88,6 +104,9 @@ fn app() -> App {
         .route(create)
         .route(replace)
         .route(raw)
+        .route(typed)
+        .route(gone)
+        .route(unit)
         .route_fn("GET", "/hand", by_hand)
         .mock(
             "GET",
@@ -217,6 +236,34 @@ fn every_route_is_listed_with_what_its_types_say() {
         op(&d, "get", "/health")["x-amazon-apigateway-integration"]["type"],
         "aws_proxy"
     );
+}
+
+#[test]
+fn statuses_in_the_types_are_named_exactly() {
+    let d = app().openapi(&options(Flavor::HttpApi));
+    let created = &op(&d, "post", "/typed")["responses"];
+    assert!(
+        created["201"]["content"]["application/json"].is_object(),
+        "{created:#}"
+    );
+    assert!(created.get("200").is_none() && created.get("2XX").is_none());
+    assert!(op(&d, "delete", "/typed/{id}")["responses"]["204"].is_object());
+    assert!(
+        op(&d, "put", "/unit")["responses"]["204"].is_object(),
+        "`()` answers 204"
+    );
+}
+
+#[tokio::test]
+async fn typed_statuses_are_the_statuses_sent() {
+    let app = app();
+    let created = TestRequest::post("/typed")
+        .json(&json!({"title": "a", "done": true}))
+        .send(&app)
+        .await;
+    assert_eq!(created.status, 201);
+    assert_eq!(TestRequest::delete("/typed/3").send(&app).await.status, 204);
+    assert_eq!(TestRequest::put("/unit").send(&app).await.status, 204);
 }
 
 #[test]

@@ -15,7 +15,7 @@ use svless::auth::{Auth, Claims, Require};
 use svless::http::StatusCode;
 use svless::store::dynamo::{CancelReason, Condition, Error as DbError, Update, Utc};
 use svless::store::object::Key;
-use svless::{App, Error, Json, Metrics, Path, Query, State, api};
+use svless::{App, Created, Error, Json, Metrics, NoContent, Path, Query, State, api};
 
 svless::auth::group_requirement!(Admins, "admin");
 
@@ -254,7 +254,7 @@ pub async fn create_album(
     Auth(claims): Auth,
     State(services): State<Services>,
     Json(body): Json<NewAlbum>,
-) -> Result<(StatusCode, Json<AlbumView>), Error> {
+) -> Result<Created<Json<AlbumView>>, Error> {
     let title = check_title(&body.title)?;
     let email = email_of(&claims)?;
     let now = Utc::now();
@@ -291,10 +291,7 @@ pub async fn create_album(
         .insert(&link)?
         .commit()
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(AlbumView::of(album, Some(Role::Owner))),
-    ))
+    Ok(Created(Json(AlbumView::of(album, Some(Role::Owner)))))
 }
 
 /// `GET /albums`: the albums the caller belongs to, newest membership first.
@@ -390,7 +387,7 @@ pub async fn delete_album(
     Auth(claims): Auth,
     State(services): State<Services>,
     Path(id): Path<String>,
-) -> Result<StatusCode, Error> {
+) -> Result<NoContent, Error> {
     owner_of(&services, &id, &claims.sub).await?;
     let collection = services.table.collection(&format!("ALBUM#{id}")).await?;
     let members: Vec<Membership> = collection.all()?;
@@ -412,7 +409,7 @@ pub async fn delete_album(
     for photo in &photos {
         remove_files(&services, photo).await;
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
 /// Deletes a photo's original and thumbnails; a failure is logged, not answered (the photo is
@@ -487,7 +484,7 @@ pub async fn invite_member(
     State(services): State<Services>,
     Path(id): Path<String>,
     Json(body): Json<Invite>,
-) -> Result<(StatusCode, Json<MemberView>), Error> {
+) -> Result<Created<Json<MemberView>>, Error> {
     let email = body.email.trim().to_lowercase();
     if email.len() > 254 || !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
         return Err(invalid("email", "an e-mail address is name@domain"));
@@ -535,15 +532,12 @@ pub async fn invite_member(
         .commit()
         .await;
     match written {
-        Ok(()) => Ok((
-            StatusCode::CREATED,
-            Json(MemberView {
-                user: user.id,
-                email: user.email,
-                name: user.name,
-                role: Role::Member,
-            }),
-        )),
+        Ok(()) => Ok(Created(Json(MemberView {
+            user: user.id,
+            email: user.email,
+            name: user.name,
+            role: Role::Member,
+        }))),
         Err(DbError::TransactionCancelled { reasons })
             if matches!(reasons.first(), Some(CancelReason::ConditionFailed { .. })) =>
         {
@@ -560,7 +554,7 @@ pub async fn remove_member(
     Auth(claims): Auth,
     State(services): State<Services>,
     Path((id, user)): Path<(String, String)>,
-) -> Result<StatusCode, Error> {
+) -> Result<NoContent, Error> {
     let (_, caller) = member_of(&services, &id, &claims.sub).await?;
     if caller.role != Role::Owner && user != claims.sub {
         return Err(Error::forbidden("only the owner removes other members"));
@@ -592,7 +586,7 @@ pub async fn remove_member(
         )?
         .commit()
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
 // ---------------------------------------------------------------- photos
@@ -732,7 +726,7 @@ pub async fn request_upload(
     State(services): State<Services>,
     Path(id): Path<String>,
     Json(body): Json<UploadRequest>,
-) -> Result<(StatusCode, Json<UploadTicketView>), Error> {
+) -> Result<Created<Json<UploadTicketView>>, Error> {
     let file_name = body.file_name.trim();
     if file_name.is_empty() || file_name.chars().count() > 200 {
         return Err(invalid("file_name", "a file name is 1 to 200 characters"));
@@ -807,18 +801,15 @@ pub async fn request_upload(
         .insert(&ticket)?
         .commit()
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(UploadTicketView {
-            photo: photo_view(&services, photo, false).await?,
-            upload: Upload {
-                method: signed.method,
-                url: signed.url,
-                headers: signed.headers,
-                expires_at: expires.to_rfc3339(),
-            },
-        }),
-    ))
+    Ok(Created(Json(UploadTicketView {
+        photo: photo_view(&services, photo, false).await?,
+        upload: Upload {
+            method: signed.method,
+            url: signed.url,
+            headers: signed.headers,
+            expires_at: expires.to_rfc3339(),
+        },
+    })))
 }
 
 /// `GET /albums/{id}/photos`: newest upload first, through the album's upload-date index.
@@ -874,7 +865,7 @@ pub async fn delete_photo(
     Auth(claims): Auth,
     State(services): State<Services>,
     Path((id, photo_id)): Path<(String, String)>,
-) -> Result<StatusCode, Error> {
+) -> Result<NoContent, Error> {
     let (_, caller) = member_of(&services, &id, &claims.sub).await?;
     let photo = find_photo(&services, &id, &photo_id).await?;
     if photo.owner != claims.sub && caller.role != Role::Owner {
@@ -917,7 +908,7 @@ pub async fn delete_photo(
             .await;
     }
     remove_files(&services, &photo).await;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
 // ---------------------------------------------------------------- comments
@@ -938,7 +929,7 @@ pub async fn add_comment(
     Path(id): Path<String>,
     metrics: Metrics,
     Json(body): Json<NewComment>,
-) -> Result<(StatusCode, Json<Comment>), Error> {
+) -> Result<Created<Json<Comment>>, Error> {
     let text = body.text.trim();
     if text.is_empty() || text.chars().count() > 1000 {
         return Err(invalid("text", "a comment is 1 to 1000 characters"));
@@ -954,7 +945,7 @@ pub async fn add_comment(
     };
     services.table.insert(&comment).await?;
     metrics.count("CommentsAdded", 1.0);
-    Ok((StatusCode::CREATED, Json(comment)))
+    Ok(Created(Json(comment)))
 }
 
 /// `GET /albums/{id}/comments`: oldest first.
