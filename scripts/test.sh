@@ -108,7 +108,7 @@ cargo test --workspace --locked
 # tests/deploy.rs above checked it against the app and evaluated its roles), the API probed from
 # its generated definition, and the zip `sam deploy` uploads built and measured.
 echo "==> cfn-lint and sam validate --lint: examples/webapp/template.yaml"
-.venv-deploy/bin/cfn-lint examples/webapp/template.yaml
+.venv-deploy/bin/cfn-lint --include-checks I -- examples/webapp/template.yaml
 SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 .venv-deploy/bin/sam validate --lint \
   --template-file examples/webapp/template.yaml
 
