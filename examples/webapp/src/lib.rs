@@ -183,8 +183,11 @@ pub struct Services {
     pub photos: Arc<dyn ObjectStore>,
     /// Step Functions: starting workflows, answering moderation tasks.
     pub sfn: aws_sdk_sfn::Client,
-    /// Posting to WebSocket connections.
-    pub connections: Connections,
+    /// Posting to WebSocket connections: built at the first post, since only the stream
+    /// function posts (see [`Services::connections`]).
+    connections: Arc<std::sync::OnceLock<Connections>>,
+    /// The SDK configuration the clients built on first use come from.
+    sdk: aws_config::SdkConfig,
     /// Verifies the ID token a WebSocket client connects with.
     pub verifier: Arc<CognitoVerifier>,
     /// The settings.
@@ -220,13 +223,25 @@ impl Services {
             table,
             photos,
             sfn: aws_sdk_sfn::Client::new(config),
-            connections: Connections::for_stage(
-                config,
-                &settings.websocket_domain,
-                &settings.websocket_stage,
-            ),
+            connections: Arc::default(),
+            sdk: config.clone(),
             verifier: Arc::new(verifier),
             settings: Arc::new(settings),
+        })
+    }
+}
+
+impl Services {
+    /// The WebSocket management API client, built at the first call. Every function runs this
+    /// binary but only the stream function posts to connections: the others never build it,
+    /// and their cold starts do not pay for it.
+    pub fn connections(&self) -> &Connections {
+        self.connections.get_or_init(|| {
+            Connections::for_stage(
+                &self.sdk,
+                &self.settings.websocket_domain,
+                &self.settings.websocket_stage,
+            )
         })
     }
 }

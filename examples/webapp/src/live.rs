@@ -199,7 +199,7 @@ pub async fn on_change(
         .await?;
     for subscriber in &subscribers {
         match services
-            .connections
+            .connections()
             .post(&subscriber.connection, message.clone().into_bytes())
             .await
         {
