@@ -737,7 +737,6 @@ impl<S: Send + Sync + 'static> App<S> {
             path: path.to_owned(),
             describe: None,
             mock: None,
-            summary: None,
         });
         self
     }

@@ -574,7 +574,6 @@ pub(crate) struct RouteDoc {
     pub(crate) path: String,
     pub(crate) describe: Option<fn(&mut Operation<'_>)>,
     pub(crate) mock: Option<crate::mock::MockIntegration>,
-    pub(crate) summary: Option<&'static str>,
 }
 
 /// A subschema with the generator's transforms applied (OpenAPI 3.0: `const` becomes `enum`,
@@ -676,7 +675,6 @@ pub(crate) fn generate(routes: &[RouteDoc], options: &OpenApi) -> Value {
     let mut responses_gen = settings.for_serialize().into_generator();
     let rest = options.flavor == Flavor::RestApi;
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
-    let mut any_body = false;
 
     for route in routes {
         let mut op = Operation::new(&mut requests, &mut responses_gen);
@@ -697,7 +695,7 @@ pub(crate) fn generate(routes: &[RouteDoc], options: &OpenApi) -> Value {
         let mut operation = Map::new();
         let id = operation_id(&route.method, &route.path);
         operation.insert("operationId".into(), json!(id));
-        if let Some(summary) = op.summary.take().or(route.summary.map(str::to_owned)) {
+        if let Some(summary) = op.summary.take() {
             operation.insert("summary".into(), json!(summary));
         }
         if !parameters.is_empty() {
@@ -708,7 +706,6 @@ pub(crate) fn generate(routes: &[RouteDoc], options: &OpenApi) -> Value {
                 "requestBody".into(),
                 json!({"required": *described, "content": {content_type.as_str(): {"schema": schema}}}),
             );
-            any_body |= *described;
         }
         let mut responses = std::mem::take(&mut op.responses);
         if let Some(mock) = &route.mock {
@@ -850,7 +847,6 @@ pub(crate) fn generate(routes: &[RouteDoc], options: &OpenApi) -> Value {
             "body-and-parameters": {"validateRequestBody": true, "validateRequestParameters": true},
             "parameters": {"validateRequestBody": false, "validateRequestParameters": true}
         });
-        let _ = any_body;
         root["x-amazon-apigateway-gateway-responses"] = json!({
             "BAD_REQUEST_BODY": {
                 "statusCode": 400,

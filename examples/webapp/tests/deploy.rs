@@ -210,27 +210,29 @@ impl Template {
             ),
             other => panic!("Fn::Sub of {other}"),
         };
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(at) = rest.find("${") {
-            out.push_str(&rest[..at]);
-            let after = &rest[at + 2..];
-            let end = after.find('}').expect("a closed ${");
-            let name = &after[..end];
-            if let Some(literal) = name.strip_prefix('!') {
-                out.push_str(&format!("${{{literal}}}"));
+        webapp::deploy::substitute(text, |name| {
+            Some(if let Some(literal) = name.strip_prefix('!') {
+                format!("${{{literal}}}")
             } else if let Some(value) = vars.get(name) {
-                out.push_str(self.resolve(value).as_str().expect("a string"));
+                self.resolve(value).as_str().expect("a string").to_owned()
             } else if name.starts_with("AWS::") || !name.contains('.') || name.ends_with(".Alias") {
-                out.push_str(&self.reference(name));
+                self.reference(name)
             } else {
                 let (resource, attribute) = name.split_once('.').expect("Resource.Attribute");
-                out.push_str(&self.attribute(resource, attribute));
-            }
-            rest = &after[end + 1..];
+                self.attribute(resource, attribute)
+            })
+        })
+        .unwrap_or_else(|err| panic!("Fn::Sub {text}: {err}"))
+    }
+
+    /// A policy document of the template, resolved; a condition operator the evaluator does
+    /// not understand fails the test.
+    fn policy(&self, document: &Value) -> PolicyDocument {
+        let document = self.resolve(document);
+        for statement in document["Statement"].as_array().expect("statements") {
+            check_conditions(statement);
         }
-        out.push_str(rest);
-        out
+        serde_json::from_value(document).expect("a policy document")
     }
 
     /// The functions and what they run on: their `SVLESS_HANDLER` or their event source.
@@ -247,20 +249,21 @@ impl Template {
             .as_str()
             .unwrap_or_else(|| panic!("{function} has no role of its own"));
         let role = &self.resources[role]["Properties"];
-        let mut statements = Vec::new();
-        for policy in role["Policies"].as_array().expect("inline policies") {
-            let document = self.resolve(&policy["PolicyDocument"]);
-            for statement in document["Statement"].as_array().expect("statements") {
-                check_conditions(statement);
-                statements.push(statement.clone());
-            }
-        }
+        let statements: Vec<&Value> = role["Policies"]
+            .as_array()
+            .expect("inline policies")
+            .iter()
+            .flat_map(|p| {
+                p["PolicyDocument"]["Statement"]
+                    .as_array()
+                    .expect("statements")
+            })
+            .collect();
         assert!(
             role.get("ManagedPolicyArns").is_none(),
             "{function}: managed policies are not least privilege"
         );
-        serde_json::from_value(json!({"Version": "2012-10-17", "Statement": statements}))
-            .expect("a policy document")
+        self.policy(&json!({"Version": "2012-10-17", "Statement": statements}))
     }
 }
 
@@ -469,7 +472,7 @@ fn the_workflow_names_only_functions_of_the_template_running_its_tasks() {
     assert_eq!(app.check_state_machine(&deployed), Ok(()));
     // The role may invoke exactly these aliases.
     let role = &t.resources["PhotoWorkflowRole"]["Properties"]["Policies"][0]["PolicyDocument"];
-    let role: PolicyDocument = serde_json::from_value(t.resolve(role)).expect("a policy");
+    let role = t.policy(role);
     for value in substitutions.values() {
         let arn = t.resolve(value);
         let ask = Request {
@@ -877,10 +880,7 @@ fn each_role_allows_what_its_function_calls_and_nothing_sensitive() {
 #[test]
 fn the_bucket_policies_refuse_plain_http_and_other_encryption_and_only_cloudfront_reads_the_page() {
     let t = template();
-    let photos: PolicyDocument = serde_json::from_value(
-        t.resolve(&t.resources["PhotosBucketPolicy"]["Properties"]["PolicyDocument"]),
-    )
-    .expect("policy");
+    let photos = t.policy(&t.resources["PhotosBucketPolicy"]["Properties"]["PolicyDocument"]);
     let key = format!("arn:aws:s3:::{STACK}-photosbucket-abc123/uploads/a/b");
     let mut ask = Request {
         principal: Some("arn:aws:iam::123456789012:role/photos-ApiRole"),
@@ -910,10 +910,7 @@ fn the_bucket_policies_refuse_plain_http_and_other_encryption_and_only_cloudfron
         "another encryption"
     );
 
-    let web: PolicyDocument = serde_json::from_value(
-        t.resolve(&t.resources["WebBucketPolicy"]["Properties"]["PolicyDocument"]),
-    )
-    .expect("policy");
+    let web = t.policy(&t.resources["WebBucketPolicy"]["Properties"]["PolicyDocument"]);
     let page = format!("arn:aws:s3:::{STACK}-webbucket-abc123/index.html");
     let mut ask = Request {
         principal: Some("cloudfront.amazonaws.com"),
@@ -967,16 +964,11 @@ fn references(value: &Value, out: &mut BTreeSet<String>) {
                     "Fn::Sub" => {
                         let text = arg.as_str().or_else(|| arg[0].as_str()).unwrap_or_default();
                         let vars = arg.get(1).and_then(Value::as_object);
-                        let mut rest = text;
-                        while let Some(at) = rest.find("${") {
-                            let after = &rest[at + 2..];
-                            let end = after.find('}').unwrap_or(after.len());
-                            let name = &after[..end];
+                        for name in webapp::deploy::placeholders(text) {
                             if !name.starts_with('!') && !vars.is_some_and(|v| v.contains_key(name))
                             {
                                 add(out, name);
                             }
-                            rest = &after[end.min(after.len())..];
                         }
                     }
                     _ => {}

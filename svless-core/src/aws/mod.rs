@@ -47,19 +47,37 @@ pub async fn config() -> &'static SdkConfig {
     CONFIG.get_or_init(build).await
 }
 
-/// Whether the Lambda-tuned configuration applies in this environment.
-fn tuned(var: impl Fn(&str) -> Option<String>) -> bool {
-    let set = |name: &str| var(name).is_some_and(|v| !v.is_empty());
-    set("AWS_LAMBDA_RUNTIME_API")
-        && set("AWS_REGION")
-        && set("AWS_ACCESS_KEY_ID")
-        && set("AWS_SECRET_ACCESS_KEY")
-        && !set("SVLESS_NATIVE_ROOTS")
-        && !std::env::vars_os().any(|(k, _)| k.to_string_lossy().starts_with("AWS_ENDPOINT_URL"))
+/// Whether the Lambda-tuned configuration applies to an environment (its variables).
+fn tuned<'a>(env: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
+    let (mut lambda, mut region, mut key, mut secret) = (false, false, false, false);
+    for (name, value) in env {
+        if name.starts_with("AWS_ENDPOINT_URL")
+            || (name == "SVLESS_NATIVE_ROOTS" && !value.is_empty())
+        {
+            return false;
+        }
+        let set = !value.is_empty();
+        match name {
+            "AWS_LAMBDA_RUNTIME_API" => lambda = set,
+            "AWS_REGION" => region = set,
+            "AWS_ACCESS_KEY_ID" => key = set,
+            "AWS_SECRET_ACCESS_KEY" => secret = set,
+            _ => {}
+        }
+    }
+    lambda && region && key && secret
 }
 
 async fn build() -> SdkConfig {
-    if !tuned(|name| std::env::var(name).ok()) {
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    if !tuned(env.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
         return aws_config::load_defaults(BehaviorVersion::latest()).await;
     }
     use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
@@ -74,7 +92,10 @@ async fn build() -> SdkConfig {
         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
         .tls_context(context)
         .build_https();
-    let region = std::env::var("AWS_REGION").unwrap_or_default();
+    let region = env
+        .into_iter()
+        .find_map(|(name, value)| (name == "AWS_REGION").then_some(value))
+        .unwrap_or_default();
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region))
         .credentials_provider(
@@ -91,33 +112,31 @@ mod tests {
 
     #[test]
     fn the_tuned_configuration_applies_on_lambda_with_the_environment_lambda_gives() {
-        let lambda = |extra: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                [
-                    ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
-                    ("AWS_REGION", "eu-west-1"),
-                    ("AWS_ACCESS_KEY_ID", "AKID"),
-                    ("AWS_SECRET_ACCESS_KEY", "secret"),
-                ]
-                .iter()
-                .chain(extra)
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-            }
-        };
-        if std::env::vars_os().any(|(k, _)| k.to_string_lossy().starts_with("AWS_ENDPOINT_URL")) {
-            // The process's own environment points clients elsewhere: never tuned.
-            assert!(!tuned(lambda(&[])));
-            return;
-        }
-        assert!(tuned(lambda(&[])));
-        assert!(!tuned(lambda(&[("SVLESS_NATIVE_ROOTS", "1")])));
+        let lambda = [
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ];
+        assert!(tuned(lambda));
+        let with = |extra: (&'static str, &'static str)| lambda.into_iter().chain([extra]);
+        assert!(!tuned(with(("SVLESS_NATIVE_ROOTS", "1"))));
+        assert!(!tuned(with((
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            "http://127.0.0.1:4566"
+        ))));
+        assert!(tuned(with(("SVLESS_NATIVE_ROOTS", ""))));
         assert!(!tuned(
-            |name: &str| lambda(&[])(name).filter(|_| name != "AWS_LAMBDA_RUNTIME_API")
+            lambda
+                .into_iter()
+                .filter(|(k, _)| *k != "AWS_LAMBDA_RUNTIME_API")
         ));
         assert!(!tuned(
-            |name: &str| lambda(&[])(name).filter(|_| name != "AWS_ACCESS_KEY_ID")
+            lambda
+                .into_iter()
+                .filter(|(k, _)| *k != "AWS_ACCESS_KEY_ID")
         ));
+        assert!(!tuned(std::iter::empty()));
     }
 
     #[test]
