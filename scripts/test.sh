@@ -127,3 +127,14 @@ fi
 PATH="$PWD/.venv/bin:$PATH" .venv/bin/cargo-lambda lambda build -p webapp --release $ARCH_FLAG \
   --no-default-features --output-format zip --locked
 ls -l target/lambda/webapp/bootstrap.zip | awk '{printf "==> target/lambda/webapp/bootstrap.zip: %.1f MB\n", $5 / 1000000}'
+# The function binary is linked position-dependent (examples/webapp/build.rs: no relocations for
+# the loader to apply at each cold start); a build that lost that fails here.
+python3 - target/lambda/webapp/bootstrap.zip <<'PY'
+import struct, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    info = z.getinfo("bootstrap")
+    header = z.read(info)[:18]
+kind = struct.unpack_from("<H", header, 16)[0]
+print(f"==> bootstrap: {info.file_size / 1e6:.1f} MB, ELF type {kind} ({'EXEC' if kind == 2 else 'not EXEC'})")
+sys.exit(0 if header[:4] == b"\x7fELF" and kind == 2 else 1)
+PY
