@@ -492,7 +492,6 @@ impl Table {
             svless_core::attribute::to_item(entity).map_err(|e| Error::Validation {
                 message: format!("the entity does not serialize to an item: {e}"),
             })?;
-        let fields = item.clone();
         let mut keys = Item::from(HashMap::<String, AttributeValue>::new());
         self.insert_key(&mut keys, entity.primary_key())?;
         for key in entity.index_keys() {
@@ -522,7 +521,7 @@ impl Table {
             AttributeValue::S(E::TYPE.to_owned()),
         );
         for (attribute, value) in keys.iter() {
-            if let Some(field) = fields.get(attribute)
+            if let Some(field) = item.get(attribute)
                 && field != value
             {
                 return Err(Error::Validation {
