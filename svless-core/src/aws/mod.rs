@@ -11,7 +11,10 @@
 //! of the execution environment), and the HTTPS client trusts the root certificate authorities
 //! of Amazon Trust Services, which every AWS service endpoint chains to — five certificates
 //! compiled in instead of the system's bundle of about 140 read and parsed at every cold start.
-//! That saves about half a millisecond of init per configuration (`docs/performance.md`).
+//! That saves about half a millisecond of init per configuration (`docs/performance.md`). The
+//! TLS client configuration is built once, at the first request, and shared by every client:
+//! the SDK's check that builds and drops one at each client's construction is not run, since
+//! it only guards against a slow system certificate store, which is not read here.
 //!
 //! It falls back to `aws_config::load_defaults` — the system's roots and the full provider
 //! chains — off Lambda, when any `AWS_ENDPOINT_URL…` variable points a client elsewhere (a local
@@ -88,10 +91,12 @@ async fn build() -> SdkConfig {
         // still work.
         Err(_) => return aws_config::load_defaults(BehaviorVersion::latest()).await,
     };
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-        .tls_context(context)
-        .build_https();
+    let http = OneConnector(
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+            .tls_context(context)
+            .build_https(),
+    );
     let region = env
         .into_iter()
         .find_map(|(name, value)| (name == "AWS_REGION").then_some(value))
@@ -104,6 +109,30 @@ async fn build() -> SdkConfig {
         .http_client(http)
         .load()
         .await
+}
+
+/// The SDK's HTTPS client without its eager check. At each SDK client's construction, that
+/// check builds a whole connector — the root certificates parsed, a TLS configuration — and
+/// drops it, so that a slow system certificate store is read at init rather than at the first
+/// request. The roots here are compiled in: the connector is built once, at the first request,
+/// and every client shares it (the inner client caches it by timeout settings).
+#[derive(Debug)]
+struct OneConnector(aws_smithy_runtime_api::client::http::SharedHttpClient);
+
+impl aws_smithy_runtime_api::client::http::HttpClient for OneConnector {
+    fn http_connector(
+        &self,
+        settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(
+        &self,
+    ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 #[cfg(test)]
