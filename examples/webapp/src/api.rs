@@ -899,7 +899,7 @@ pub async fn delete_photo(
     if let Some(token) = &photo.task_token {
         // The workflow waits for a moderator; it ends now.
         let _ = services
-            .sfn
+            .sfn()
             .send_task_failure()
             .task_token(token)
             .error("Photo.Deleted")
@@ -1036,7 +1036,7 @@ pub async fn moderate(
             .await
             .ok();
         token
-            .succeed(&services.sfn, &serde_json::json!({"approved": true}))
+            .succeed(services.sfn(), &serde_json::json!({"approved": true}))
             .await
     } else {
         let reason = decision
@@ -1047,7 +1047,7 @@ pub async fn moderate(
             .unwrap_or("a moderator rejected the photo");
         token
             .fail(
-                &services.sfn,
+                services.sfn(),
                 &svless::NamedError::new("Photo.Rejected", reason),
             )
             .await

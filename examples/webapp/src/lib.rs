@@ -181,8 +181,8 @@ pub struct Services {
     pub table: Table,
     /// The photos bucket.
     pub photos: Arc<dyn ObjectStore>,
-    /// Step Functions: starting workflows, answering moderation tasks.
-    pub sfn: aws_sdk_sfn::Client,
+    /// Step Functions: built at the first call (see [`Services::sfn`]).
+    sfn: Arc<std::sync::OnceLock<aws_sdk_sfn::Client>>,
     /// Posting to WebSocket connections: built at the first post, since only the stream
     /// function posts (see [`Services::connections`]).
     connections: Arc<std::sync::OnceLock<Connections>>,
@@ -222,7 +222,7 @@ impl Services {
         Ok(Self {
             table,
             photos,
-            sfn: aws_sdk_sfn::Client::new(config),
+            sfn: Arc::default(),
             connections: Arc::default(),
             sdk: config.clone(),
             verifier: Arc::new(verifier),
@@ -232,6 +232,14 @@ impl Services {
 }
 
 impl Services {
+    /// The Step Functions client (starting a photo's workflow, answering its moderation task),
+    /// built at the first call. Only the upload function, the admin's moderation routes and
+    /// deleting a photo that waits for a moderator use it; the API function's cold start does
+    /// not build it (about 0.1 ms, `docs/performance.md`).
+    pub fn sfn(&self) -> &aws_sdk_sfn::Client {
+        self.sfn.get_or_init(|| aws_sdk_sfn::Client::new(&self.sdk))
+    }
+
     /// The WebSocket management API client, built at the first call. Every function runs this
     /// binary but only the stream function posts to connections: the others never build it,
     /// and their cold starts do not pay for it.

@@ -136,7 +136,7 @@ pub async fn on_upload(
     let input =
         serde_json::to_string(&input).map_err(|e| PhotoError::Unavailable(e.to_string()))?;
     let started = services
-        .sfn
+        .sfn()
         .start_execution()
         .state_machine_arn(&services.settings.workflow_arn)
         .name(photo)
