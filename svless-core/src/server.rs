@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -20,6 +20,11 @@ use tokio::net::TcpListener;
 
 /// API Gateway refuses payloads over 10 MB; the local server does the same.
 const MAX_BODY: usize = 10 * 1024 * 1024;
+
+/// How long a connection may take to send a request's headers, or stay idle between requests,
+/// before the server closes it: a client that stalls or trickles its headers does not hold a
+/// connection (and its task) for ever.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl<S: Send + Sync + 'static> App<S> {
     /// Serves the app over HTTP on `addr` until Ctrl-C, then lets open requests finish.
@@ -95,7 +100,10 @@ impl<S: Send + Sync + 'static> App<S> {
                         let app = app.clone();
                         async move { Ok::<_, Infallible>(handle(&app, request, peer).await) }
                     });
-                    let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    let connection = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(HEADER_READ_TIMEOUT)
+                        .serve_connection(TokioIo::new(stream), service);
                     let connection = graceful.watch(connection);
                     tokio::spawn(async move {
                         if let Err(err) = connection.await {
@@ -159,4 +167,52 @@ fn problem(status: u16, detail: &str) -> hyper::Response<Full<Bytes>> {
     *response.status_mut() = parts.status;
     *response.headers_mut() = parts.headers;
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    async fn hello() -> &'static str {
+        "hello"
+    }
+
+    // Paused time: the clock jumps to the next timer whenever nothing else can run.
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_stalls_in_its_headers_is_cut_off_and_others_are_served() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("the bound address");
+        let app = App::new().route_fn("GET", "/hello", hello);
+        tokio::spawn(app.serve_listener(listener, std::future::pending()));
+
+        let mut stalled = TcpStream::connect(addr).await.expect("connect");
+        stalled
+            .write_all(b"GET /hello HTTP/1.1\r\nHost: local")
+            .await
+            .expect("write");
+        let started = tokio::time::Instant::now();
+        let mut ignored = Vec::new();
+        let read =
+            tokio::time::timeout(HEADER_READ_TIMEOUT * 3, stalled.read_to_end(&mut ignored)).await;
+        assert!(
+            read.is_ok(),
+            "a stalled connection was still open after 90 s"
+        );
+        assert!(started.elapsed() >= HEADER_READ_TIMEOUT);
+
+        let mut whole = TcpStream::connect(addr).await.expect("connect");
+        whole
+            .write_all(b"GET /hello HTTP/1.1\r\nHost: local\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("write");
+        let mut answer = Vec::new();
+        let read =
+            tokio::time::timeout(HEADER_READ_TIMEOUT / 2, whole.read_to_end(&mut answer)).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(read.is_ok(), "a whole request was not answered: {answer}");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("hello"), "{answer}");
+    }
 }
