@@ -26,6 +26,10 @@ const MAX_BODY: usize = 10 * 1024 * 1024;
 /// connection (and its task) for ever.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a request's body may take to arrive once its headers have: a client that stalls
+/// mid-body gets a 408 instead of holding the request open.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl<S: Send + Sync + 'static> App<S> {
     /// Serves the app over HTTP on `addr` until Ctrl-C, then lets open requests finish.
     ///
@@ -130,9 +134,12 @@ async fn handle<S: Send + Sync + 'static>(
     peer: SocketAddr,
 ) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => return problem(413, "the request body is over 10 MB or was cut short"),
+    let body = match tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, MAX_BODY).collect())
+        .await
+    {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(_)) => return problem(413, "the request body is over 10 MB or was cut short"),
+        Err(_) => return problem(408, "the request body did not arrive within 30 s"),
     };
     let path = parts.uri.path();
     let query = parts.uri.query().unwrap_or("");
@@ -214,5 +221,34 @@ mod tests {
         assert!(read.is_ok(), "a whole request was not answered: {answer}");
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         assert!(answer.ends_with("hello"), "{answer}");
+    }
+
+    async fn echo(body: String) -> String {
+        body
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_stalls_is_a_408_problem() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("the bound address");
+        let app = App::new().route_fn("POST", "/echo", echo);
+        tokio::spawn(app.serve_listener(listener, std::future::pending()));
+
+        let mut stalled = TcpStream::connect(addr).await.expect("connect");
+        stalled
+            .write_all(b"POST /echo HTTP/1.1\r\nHost: local\r\nContent-Length: 10\r\n\r\nabc")
+            .await
+            .expect("write");
+        let started = tokio::time::Instant::now();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(BODY_READ_TIMEOUT * 3, stalled.read_to_end(&mut answer));
+        assert!(
+            read.await.is_ok(),
+            "a stalled body was still waited for after 90 s"
+        );
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("application/problem+json"), "{answer}");
+        assert!(started.elapsed() >= BODY_READ_TIMEOUT);
     }
 }

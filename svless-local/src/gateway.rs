@@ -21,6 +21,10 @@ use svless_core::{App, Context};
 /// API Gateway refuses bodies over 10 MB.
 const MAX_BODY: usize = 10 * 1024 * 1024;
 
+/// How long a request's body may take to arrive once its headers have: a client that stalls
+/// mid-body gets a 408 instead of holding the request open.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A JWT authorizer, as an HTTP API configures one: the issuer, the audiences (an ID token's
 /// `aud` or an access token's `client_id`), and the routes it guards.
 ///
@@ -262,9 +266,13 @@ impl<S: Send + Sync + 'static> Gateway<S> {
         let format = self.app.local_payload_format();
         let rest = matches!(format, PayloadFormat::ApiGatewayV1);
         let (parts, body) = request.into_parts();
-        let body = match Limited::new(body, MAX_BODY).collect().await {
-            Ok(body) => body.to_bytes(),
-            Err(_) => return message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
+        let collect = Limited::new(body, MAX_BODY).collect();
+        let body = match tokio::time::timeout(BODY_READ_TIMEOUT, collect).await {
+            Ok(Ok(body)) => body.to_bytes(),
+            Ok(Err(_)) => {
+                return message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
+            }
+            Err(_) => return message(StatusCode::REQUEST_TIMEOUT, "Request Timeout"),
         };
         let path = parts.uri.path();
         let authorizer = match &self.authorizer {
@@ -354,5 +362,64 @@ impl<S: Send + Sync + 'static> Gateway<S> {
         *response.status_mut() = decoded.status;
         *response.headers_mut() = decoded.headers;
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn echo(body: String) -> String {
+        body
+    }
+
+    // Paused time: the clock jumps to the next timer whenever nothing else can run.
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_stalls_is_a_408_and_a_whole_one_reaches_the_app() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("the bound address");
+        let gateway = Gateway {
+            app: Arc::new(App::new().route_fn("POST", "/echo", echo)),
+            authorizer: None,
+            lambda: None,
+            timeout: Duration::from_secs(29),
+        };
+        tokio::spawn(gateway.serve(listener, std::future::pending()));
+
+        let mut stalled = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stalled
+            .write_all(b"POST /echo HTTP/1.1\r\nHost: local\r\nContent-Length: 10\r\n\r\nabc")
+            .await
+            .expect("write");
+        let started = tokio::time::Instant::now();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(BODY_READ_TIMEOUT * 3, stalled.read_to_end(&mut answer));
+        let answer = match read.await {
+            Ok(_) => String::from_utf8_lossy(&answer).into_owned(),
+            Err(_) => panic!("a stalled body was still waited for after 90 s"),
+        };
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(
+            answer.ends_with(r#"{"message":"Request Timeout"}"#),
+            "{answer}"
+        );
+        assert!(started.elapsed() >= BODY_READ_TIMEOUT);
+
+        let mut whole = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        whole
+            .write_all(
+                b"POST /echo HTTP/1.1\r\nHost: local\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
+            )
+            .await
+            .expect("write");
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(10), whole.read_to_end(&mut answer));
+        assert!(read.await.is_ok(), "a whole request was not answered");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("abc"), "{answer}");
     }
 }
