@@ -22,12 +22,10 @@ use tokio::net::TcpListener;
 const MAX_BODY: usize = 10 * 1024 * 1024;
 
 /// How long a connection may take to send a request's headers, or stay idle between requests,
-/// before the server closes it: a client that stalls or trickles its headers does not hold a
-/// connection (and its task) for ever.
+/// before [`serve_connections`] closes it.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How long a request's body may take to arrive once its headers have: a client that stalls
-/// mid-body gets a 408 instead of holding the request open.
+/// How long a request's body may take to arrive once its headers have ([`read_body`]).
 const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl<S: Send + Sync + 'static> App<S> {
@@ -87,44 +85,120 @@ impl<S: Send + Sync + 'static> App<S> {
     ) -> Result<(), BoxError> {
         self.check()?;
         let app = self;
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let (stream, peer) = match accepted {
-                        Ok(accepted) => accepted,
-                        Err(err) => {
-                            tracing::warn!(error = %err, "accept failed");
-                            continue;
-                        }
-                    };
-                    let app = app.clone();
-                    let service = hyper::service::service_fn(move |request| {
-                        let app = app.clone();
-                        async move { Ok::<_, Infallible>(handle(&app, request, peer).await) }
-                    });
-                    let connection = http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(HEADER_READ_TIMEOUT)
-                        .serve_connection(TokioIo::new(stream), service);
-                    let connection = graceful.watch(connection);
-                    tokio::spawn(async move {
-                        if let Err(err) = connection.await {
-                            tracing::debug!(error = %err, "connection closed with an error");
-                        }
-                    });
-                }
-                () = &mut shutdown => break,
-            }
-        }
-        if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
-            .await
-            .is_err()
-        {
-            tracing::warn!("some connections were still open after 10 s; closing them");
-        }
+        serve_connections(listener, shutdown, "HTTP", false, move |request, peer| {
+            let app = app.clone();
+            async move { handle(&app, request, peer).await }
+        })
+        .await;
         Ok(())
+    }
+}
+
+/// Serves HTTP/1 connections from `listener` with `answer` until `shutdown` completes, then
+/// lets open requests finish (up to 10 s): the accept loop of [`App::serve`] and of every
+/// loopback service of the local cloud.
+///
+/// A connection that takes over 30 s to send a request's headers, or stays idle that long
+/// between requests, is closed, so a client that stalls or trickles does not hold a connection
+/// (and its task) for ever. With `upgrades`, a connection may be upgraded (a WebSocket); it then
+/// outlives the listener and its owner closes it. `what` names the service in logs.
+///
+/// ```no_run
+/// # async fn doc() -> std::io::Result<()> {
+/// use bytes::Bytes;
+/// use http_body_util::Full;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// svless_core::server::serve_connections(listener, std::future::pending(), "demo", false, |_, _| async {
+///     hyper::Response::new(Full::new(Bytes::from_static(b"hello")))
+/// })
+/// .await;
+/// # Ok(()) }
+/// ```
+pub async fn serve_connections<F, Fut>(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    what: &'static str,
+    upgrades: bool,
+    answer: F,
+) where
+    F: Fn(hyper::Request<Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = hyper::Response<Full<Bytes>>> + Send + 'static,
+{
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    tracing::warn!(error = %err, service = what, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let answer = answer.clone();
+        let service = hyper::service::service_fn(move |request| {
+            let answer = answer.clone();
+            async move { Ok::<_, Infallible>(answer(request, peer).await) }
+        });
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), service);
+        if upgrades {
+            tokio::spawn(async move {
+                if let Err(err) = connection.with_upgrades().await {
+                    tracing::debug!(error = %err, service = what, "a connection ended");
+                }
+            });
+        } else {
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(err) = connection.await {
+                    tracing::debug!(error = %err, service = what, "a connection ended");
+                }
+            });
+        }
+    }
+    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            service = what,
+            "connections still open after 10 s were closed"
+        );
+    }
+}
+
+/// Why a request's body could not be read whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    /// Over the limit, or cut short by the client.
+    TooLarge,
+    /// Not all there 30 s after the headers: the client stalled.
+    Stalled,
+}
+
+/// A request's whole body, up to `limit` bytes and 30 s after its headers.
+///
+/// ```no_run
+/// # async fn doc(request: hyper::Request<hyper::body::Incoming>) {
+/// use svless_core::server::{BodyError, read_body};
+/// match read_body(request.into_body(), 1024).await {
+///     Ok(bytes) => println!("{} bytes", bytes.len()),
+///     Err(BodyError::TooLarge) => println!("413"),
+///     Err(BodyError::Stalled) => println!("408"),
+/// }
+/// # }
+/// ```
+pub async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
+    match tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, limit).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(_)) => Err(BodyError::TooLarge),
+        Err(_) => Err(BodyError::Stalled),
     }
 }
 
@@ -134,12 +208,14 @@ async fn handle<S: Send + Sync + 'static>(
     peer: SocketAddr,
 ) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
-    let body = match tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, MAX_BODY).collect())
-        .await
-    {
-        Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(_)) => return problem(413, "the request body is over 10 MB or was cut short"),
-        Err(_) => return problem(408, "the request body did not arrive within 30 s"),
+    let body = match read_body(body, MAX_BODY).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            return problem(413, "the request body is over 10 MB or was cut short");
+        }
+        Err(BodyError::Stalled) => {
+            return problem(408, "the request body did not arrive within 30 s");
+        }
     };
     let path = parts.uri.path();
     let query = parts.uri.query().unwrap_or("");
@@ -186,13 +262,18 @@ mod tests {
         "hello"
     }
 
+    /// Serves `app` on a loopback port until the test ends.
+    async fn start(app: App) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("the bound address");
+        tokio::spawn(app.serve_listener(listener, std::future::pending()));
+        addr
+    }
+
     // Paused time: the clock jumps to the next timer whenever nothing else can run.
     #[tokio::test(start_paused = true)]
     async fn a_client_that_stalls_in_its_headers_is_cut_off_and_others_are_served() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("the bound address");
-        let app = App::new().route_fn("GET", "/hello", hello);
-        tokio::spawn(app.serve_listener(listener, std::future::pending()));
+        let addr = start(App::new().route_fn("GET", "/hello", hello)).await;
 
         let mut stalled = TcpStream::connect(addr).await.expect("connect");
         stalled
@@ -229,10 +310,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_body_that_stalls_is_a_408_problem() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("the bound address");
-        let app = App::new().route_fn("POST", "/echo", echo);
-        tokio::spawn(app.serve_listener(listener, std::future::pending()));
+        let addr = start(App::new().route_fn("POST", "/echo", echo)).await;
 
         let mut stalled = TcpStream::connect(addr).await.expect("connect");
         stalled
@@ -250,5 +328,25 @@ mod tests {
         assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
         assert!(answer.contains("application/problem+json"), "{answer}");
         assert!(started.elapsed() >= BODY_READ_TIMEOUT);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_keep_alive_connection_is_closed_after_the_timeout() {
+        let addr = start(App::new().route_fn("GET", "/hello", hello)).await;
+
+        let mut idle = TcpStream::connect(addr).await.expect("connect");
+        idle.write_all(b"GET /hello HTTP/1.1\r\nHost: local\r\n\r\n")
+            .await
+            .expect("write");
+        let started = tokio::time::Instant::now();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(HEADER_READ_TIMEOUT * 3, idle.read_to_end(&mut answer));
+        assert!(
+            read.await.is_ok(),
+            "an idle connection was still open after 90 s"
+        );
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(started.elapsed() >= HEADER_READ_TIMEOUT);
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
@@ -16,14 +16,11 @@ use serde_json::{Map, Value, json};
 use svless_auth::{CognitoVerifier, JwksCache, TokenUse};
 use svless_core::PayloadFormat;
 use svless_core::local::{self, HttpRequest};
+use svless_core::server::{BodyError, read_body};
 use svless_core::{App, Context};
 
 /// API Gateway refuses bodies over 10 MB.
 const MAX_BODY: usize = 10 * 1024 * 1024;
-
-/// How long a request's body may take to arrive once its headers have: a client that stalls
-/// mid-body gets a 408 instead of holding the request open.
-const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A JWT authorizer, as an HTTP API configures one: the issuer, the audiences (an ID token's
 /// `aud` or an access token's `client_id`), and the routes it guards.
@@ -266,13 +263,14 @@ impl<S: Send + Sync + 'static> Gateway<S> {
         let format = self.app.local_payload_format();
         let rest = matches!(format, PayloadFormat::ApiGatewayV1);
         let (parts, body) = request.into_parts();
-        let collect = Limited::new(body, MAX_BODY).collect();
-        let body = match tokio::time::timeout(BODY_READ_TIMEOUT, collect).await {
-            Ok(Ok(body)) => body.to_bytes(),
-            Ok(Err(_)) => {
+        let body = match read_body(body, MAX_BODY).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => {
                 return message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
             }
-            Err(_) => return message(StatusCode::REQUEST_TIMEOUT, "Request Timeout"),
+            Err(BodyError::Stalled) => {
+                return message(StatusCode::REQUEST_TIMEOUT, "Request Timeout");
+            }
         };
         let path = parts.uri.path();
         let authorizer = match &self.authorizer {
@@ -396,7 +394,7 @@ mod tests {
             .expect("write");
         let started = tokio::time::Instant::now();
         let mut answer = Vec::new();
-        let read = tokio::time::timeout(BODY_READ_TIMEOUT * 3, stalled.read_to_end(&mut answer));
+        let read = tokio::time::timeout(Duration::from_secs(90), stalled.read_to_end(&mut answer));
         let answer = match read.await {
             Ok(_) => String::from_utf8_lossy(&answer).into_owned(),
             Err(_) => panic!("a stalled body was still waited for after 90 s"),
@@ -406,7 +404,7 @@ mod tests {
             answer.ends_with(r#"{"message":"Request Timeout"}"#),
             "{answer}"
         );
-        assert!(started.elapsed() >= BODY_READ_TIMEOUT);
+        assert!(started.elapsed() >= Duration::from_secs(30));
 
         let mut whole = tokio::net::TcpStream::connect(addr).await.expect("connect");
         whole
